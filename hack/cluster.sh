@@ -1,0 +1,252 @@
+#!/usr/bin/env bash
+# A real local Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler and kwok (fake nodes/kubelet). State, logs and kubeconfig live in .cluster/ of this checkout.
+#
+# usage: hack/cluster.sh up|down|status|logs
+set -euo pipefail
+
+HACK="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HACK/.." && pwd)"
+# shellcheck source=versions.env
+source "$HACK/versions.env"
+CACHE="${TRADINGBOT_CACHE:-$HOME/.cache/tradingbot}"
+D="${TRADINGBOT_CLUSTER_DIR:-$ROOT/.cluster}"
+NODES="${TRADINGBOT_CLUSTER_NODES:-2}"
+K8S_BIN="$CACHE/kubernetes-v$K8S_VERSION"
+ETCD_BIN="$CACHE/etcd-v$ETCD_VERSION"
+KWOK_BIN="$CACHE/kwok-v$KWOK_VERSION"
+HELM_BIN="$CACHE/helm-v$HELM_VERSION"
+# Start order; teardown walks it backwards.
+PROCS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+
+log() { printf '[cluster %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+kubectl() { "$K8S_BIN/kubectl" --kubeconfig "$D/kubeconfig" "$@"; }
+
+# pid_of NAME: the recorded pid, if that process is still the one we started (guards against pid reuse).
+pid_of() {
+  local f="$D/run/$1.pid" pid
+  [ -f "$f" ] || return 1
+  pid="$(cat "$f")"
+  [ -r "/proc/$pid/cmdline" ] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$D" || return 1
+  echo "$pid"
+}
+
+apiserver_ready() {
+  [ -f "$D/ports.env" ] || return 1
+  # shellcheck source=/dev/null
+  source "$D/ports.env"
+  curl -sf --max-time 2 --cacert "$D/pki/ca.crt" "https://127.0.0.1:$APISERVER_PORT/readyz" >/dev/null 2>&1
+}
+
+is_up() {
+  local p
+  for p in "${PROCS[@]}"; do pid_of "$p" >/dev/null || return 1; done
+  apiserver_ready
+}
+
+# wait_for DESCRIPTION TIMEOUT_SECONDS COMMAND...: poll until the command succeeds or the deadline passes.
+wait_for() {
+  local what="$1" timeout="$2"; shift 2
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then
+      log "timed out after ${timeout}s waiting for $what; last log lines:"
+      tail -n 30 "$D"/logs/*.log >&2 || true
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+# Free TCP ports on 127.0.0.1, drawn at random below the ephemeral range so two checkouts do not collide.
+pick_ports() {
+  python3 - "$1" <<'PY'
+import random, socket, sys
+ports, rng = [], random.SystemRandom()
+while len(ports) < int(sys.argv[1]):
+    port = rng.randrange(20000, 32000)
+    if port in ports:
+        continue
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+    ports.append(port)
+print(*ports)
+PY
+}
+
+make_pki() {
+  local p="$D/pki"; mkdir -p "$p"
+  (
+    cd "$p"
+    openssl genrsa -out ca.key 2048
+    openssl req -x509 -new -nodes -key ca.key -subj "/CN=tradingbot-local-ca" -days 3650 -out ca.crt
+    openssl req -new -newkey rsa:2048 -nodes -keyout apiserver.key -subj "/CN=kube-apiserver" -out apiserver.csr
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.0.0.1\nextendedKeyUsage=serverAuth\n' >apiserver.ext
+    openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -out apiserver.crt -extfile apiserver.ext
+    # O=system:masters makes the admin cluster-admin under RBAC.
+    openssl req -new -newkey rsa:2048 -nodes -keyout admin.key -subj "/O=system:masters/CN=tradingbot-admin" -out admin.csr
+    printf 'extendedKeyUsage=clientAuth\n' >admin.ext
+    openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -out admin.crt -extfile admin.ext
+    openssl genrsa -out sa.key 2048
+    openssl rsa -in sa.key -pubout -out sa.pub
+  ) >"$D/logs/pki.log" 2>&1 || { cat "$D/logs/pki.log" >&2; die "could not create the PKI with openssl"; }
+}
+
+write_kubeconfig() {
+  cat >"$D/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: tradingbot-local
+  cluster: {server: "https://127.0.0.1:$APISERVER_PORT", certificate-authority: "$D/pki/ca.crt"}
+users:
+- name: tradingbot-admin
+  user: {client-certificate: "$D/pki/admin.crt", client-key: "$D/pki/admin.key"}
+contexts:
+- name: tradingbot-local
+  context: {cluster: tradingbot-local, user: tradingbot-admin}
+current-context: tradingbot-local
+KC
+}
+
+# start NAME BINARY ARGS...: run detached in its own session, log to .cluster/logs/NAME.log, record the pid.
+start() {
+  local name="$1" bin="$2"; shift 2
+  setsid "$bin" "$@" >"$D/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$D/run/$name.pid"
+  log "started $name (pid $!)"
+}
+
+check_binaries() {
+  local b
+  for b in "$ETCD_BIN/etcd" "$K8S_BIN/kube-apiserver" "$K8S_BIN/kube-controller-manager" \
+           "$K8S_BIN/kube-scheduler" "$K8S_BIN/kubectl" "$KWOK_BIN/kwok" "$HELM_BIN/helm"; do
+    [ -x "$b" ] || die "missing $b; run 'make binaries' (hack/build-binaries.sh) first"
+  done
+}
+
+cmd_up() {
+  check_binaries
+  if is_up; then
+    log "already up: reusing the cluster in $D"
+    usage_hint; return 0
+  fi
+  [ -d "$D" ] && { log "found stale state in $D; cleaning it up"; cmd_down; }
+  local begin=$SECONDS
+  mkdir -p "$D"/{etcd,logs,run,bin}
+  ln -sf "$K8S_BIN/kubectl" "$D/bin/kubectl"
+  ln -sf "$HELM_BIN/helm" "$D/bin/helm"
+  make_pki
+  read -r ETCD_PORT ETCD_PEER_PORT APISERVER_PORT KCM_PORT SCHED_PORT KWOK_PORT <<<"$(pick_ports 6)"
+  cat >"$D/ports.env" <<PORTS
+ETCD_PORT=$ETCD_PORT
+ETCD_PEER_PORT=$ETCD_PEER_PORT
+APISERVER_PORT=$APISERVER_PORT
+KCM_PORT=$KCM_PORT
+SCHED_PORT=$SCHED_PORT
+KWOK_PORT=$KWOK_PORT
+PORTS
+  write_kubeconfig
+
+  start etcd "$ETCD_BIN/etcd" --name=local --data-dir="$D/etcd" \
+    --listen-client-urls="http://127.0.0.1:$ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster="local=http://127.0.0.1:$ETCD_PEER_PORT" --listen-metrics-urls="" \
+    --unsafe-no-fsync=true --quota-backend-bytes=2147483648
+  wait_for "etcd /health" 30 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
+
+  start kube-apiserver "$K8S_BIN/kube-apiserver" \
+    --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+    --bind-address=127.0.0.1 --secure-port="$APISERVER_PORT" \
+    --advertise-address=127.0.0.1 --endpoint-reconciler-type=none \
+    --cert-dir="$D/pki" \
+    --tls-cert-file="$D/pki/apiserver.crt" --tls-private-key-file="$D/pki/apiserver.key" \
+    --client-ca-file="$D/pki/ca.crt" \
+    --authorization-mode=Node,RBAC \
+    --enable-admission-plugins=NamespaceLifecycle,ServiceAccount,LimitRanger,ResourceQuota,DefaultStorageClass,PodSecurity \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="$D/pki/sa.pub" --service-account-signing-key-file="$D/pki/sa.key" \
+    --service-cluster-ip-range=10.0.0.0/24 \
+    --allow-privileged=true --profiling=false
+  wait_for "kube-apiserver /readyz" 90 curl -sf --cacert "$D/pki/ca.crt" "https://127.0.0.1:$APISERVER_PORT/readyz"
+
+  start kube-controller-manager "$K8S_BIN/kube-controller-manager" --kubeconfig="$D/kubeconfig" \
+    --leader-elect=false --bind-address=127.0.0.1 --secure-port="$KCM_PORT" \
+    --root-ca-file="$D/pki/ca.crt" --service-account-private-key-file="$D/pki/sa.key" \
+    --use-service-account-credentials=false --controllers='*' \
+    --node-monitor-grace-period=40s --profiling=false
+  start kube-scheduler "$K8S_BIN/kube-scheduler" --kubeconfig="$D/kubeconfig" \
+    --leader-elect=false --bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --profiling=false
+  start kwok "$KWOK_BIN/kwok" --kubeconfig="$D/kubeconfig" --manage-all-nodes=true \
+    --cidr=10.244.0.1/16 --node-lease-duration-seconds=40 --node-ip=10.240.0.1 \
+    --server-address="127.0.0.1:$KWOK_PORT"
+  wait_for "kube-controller-manager /healthz" 60 curl -skf "https://127.0.0.1:$KCM_PORT/healthz"
+  wait_for "kube-scheduler /healthz" 60 curl -skf "https://127.0.0.1:$SCHED_PORT/healthz"
+
+  local i
+  for ((i = 0; i < NODES; i++)); do
+    kubectl apply -f - >/dev/null <<NODE
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$i
+  annotations: {kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0"}
+  labels: {type: kwok, kubernetes.io/hostname: kwok-node-$i, kubernetes.io/os: linux, kubernetes.io/arch: amd64}
+NODE
+  done
+  wait_for "$NODES Ready nodes" 60 kubectl wait --for=condition=Ready node --all --timeout=5s
+  # The default ServiceAccount must exist before pods can be admitted in "default".
+  wait_for "the default ServiceAccount" 60 kubectl get serviceaccount default -n default
+  log "control plane up in $((SECONDS - begin))s"
+  usage_hint
+}
+
+usage_hint() {
+  cat <<HINT
+
+Local Kubernetes $("$K8S_BIN/kubectl" version --client -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])' 2>/dev/null) is up (state in $D).
+  export KUBECONFIG=$D/kubeconfig
+  export PATH=$D/bin:\$PATH          # kubectl and helm at the cluster's version
+  kubectl get nodes
+Logs: $D/logs/   Stop: make cluster-down
+HINT
+}
+
+cmd_down() {
+  [ -d "$D" ] || { log "nothing to stop ($D does not exist)"; return 0; }
+  local i name pid
+  for ((i = ${#PROCS[@]} - 1; i >= 0; i--)); do
+    name="${PROCS[$i]}"
+    pid="$(pid_of "$name")" || continue
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + 15))
+    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+    kill -0 "$pid" 2>/dev/null && { log "$name did not stop on SIGTERM; killing it"; kill -KILL "$pid" 2>/dev/null || true; }
+    log "stopped $name (pid $pid)"
+  done
+  rm -rf "$D"
+  log "removed $D"
+}
+
+cmd_status() {
+  local p pid
+  for p in "${PROCS[@]}"; do
+    if pid="$(pid_of "$p")"; then echo "$p: running (pid $pid)"; else echo "$p: not running"; fi
+  done
+  if apiserver_ready; then echo "kube-apiserver: ready at https://127.0.0.1:$APISERVER_PORT"; return 0; fi
+  echo "kube-apiserver: not ready"; return 1
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  logs) tail -n "${2:-50}" "$D"/logs/*.log ;;
+  *) die "usage: $0 up|down|status|logs [LINES]" ;;
+esac

@@ -1,0 +1,49 @@
+"""Shared pytest wiring: markers by folder, and the session-wide local control plane for e2e tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import cluster as local_cluster
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
+        if parts[0] == "e2e":
+            item.add_marker(pytest.mark.e2e)
+        elif parts[0] == "integration":
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[local_cluster.LocalCluster]:
+    """The checkout's control plane in .cluster/: reused when it is up, otherwise started and stopped here."""
+    state_dir = Path(os.environ.get("TRADINGBOT_CLUSTER_DIR", ROOT / ".cluster"))
+    if local_cluster.is_running(state_dir):
+        yield local_cluster.LocalCluster(state_dir)
+        return
+    started = local_cluster.start(state_dir)
+    try:
+        yield started
+    finally:
+        if not os.environ.get("TRADINGBOT_KEEP_CLUSTER"):
+            local_cluster.stop(state_dir)
+
+
+@pytest.fixture
+def namespace(cluster: local_cluster.LocalCluster) -> Iterator[str]:
+    """A fresh namespace per test, deleted afterwards (without waiting for it to be gone)."""
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    cluster.kubectl("create", "namespace", name)
+    try:
+        yield name
+    finally:
+        cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
