@@ -44,17 +44,22 @@ export GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:--buildvcs=false}" CGO_ENABLED=0
 log "using $("$GO_CMD" version) ($GO_CMD)"
 
 # --- helpers ----------------------------------------------------------------------------------
-# Print a heartbeat while a long step runs, so a cold build never looks hung.
+# Run a long step with its output in a log file and a heartbeat on stderr, so a cold build never looks hung;
+# on failure show the end of the log.
+BUILD_LOGS="$CACHE/build-logs"; mkdir -p "$BUILD_LOGS"
 with_progress() {
   local what="$1"; shift
-  local start=$SECONDS
-  "$@" &
+  local logfile="$BUILD_LOGS/${what//[^a-zA-Z0-9]/-}.log" start=$SECONDS
+  "$@" >"$logfile" 2>&1 &
   local pid=$!
   while kill -0 "$pid" 2>/dev/null; do
     sleep 20
-    kill -0 "$pid" 2>/dev/null && log "$what: still working ($((SECONDS - start))s)"
+    kill -0 "$pid" 2>/dev/null && log "$what: still working ($((SECONDS - start))s, $(wc -l <"$logfile") log lines)"
   done
-  wait "$pid" || die "$what failed (see the output above)"
+  if ! wait "$pid"; then
+    tail -n 40 "$logfile" >&2
+    die "$what failed; full log: $logfile"
+  fi
   log "$what: done in $((SECONDS - start))s"
 }
 
@@ -83,7 +88,7 @@ build_kubernetes() {
   mods="$(python3 - "$modfile" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
-required = re.findall(r'^\s*(k8s\.io/[\w.-]+) v0\.0\.0\b', text, re.M)
+required = re.findall(r'^\s*(k8s\.io/[\w.-]+) v0\.0\.0\s*$', text, re.M)
 replaced = re.findall(r'^\s*(k8s\.io/[\w.-]+) => \./staging/', text, re.M)
 print(" ".join(sorted(set(required) | set(replaced))))
 PY
@@ -129,7 +134,28 @@ build_installable() {
   echo "$name=$dest"
 }
 
-build_kwok() { build_installable kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "-X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK_VERSION"; }
+build_kwok() {
+  build_installable kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "-X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK_VERSION"
+  # Since v0.8 kwok loads no default stages: assemble the release's own "fast" set (node initialize,
+  # lease heartbeat, pod ready/complete/delete) from the module into stages.yaml next to the binary.
+  local dest="$CACHE/kwok-v$KWOK_VERSION"
+  [ -s "$dest/stages.yaml" ] && return
+  local dir mod
+  mod="$(new_module kwok-stages)"
+  dir="$(cd "$mod" && "$GO_CMD" mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+  rm -rf "$mod"
+  local f first=1
+  : >"$dest/stages.yaml.partial"
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+           pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    [ -f "$dir/kustomize/stage/$f" ] || die "kwok v$KWOK_VERSION has no stage file $f"
+    [ $first -eq 1 ] || echo "---" >>"$dest/stages.yaml.partial"
+    first=0
+    cat "$dir/kustomize/stage/$f" >>"$dest/stages.yaml.partial"
+  done
+  mv "$dest/stages.yaml.partial" "$dest/stages.yaml"
+  log "kwok: stages written to $dest/stages.yaml"
+}
 build_helm() { build_installable helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION"; }
 
 targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(etcd kwok helm kubernetes)

@@ -3,7 +3,7 @@
 # kube-scheduler and kwok (fake nodes/kubelet). State, logs and kubeconfig live in .cluster/ of this checkout.
 #
 # usage: hack/cluster.sh up|down|status|logs
-set -euo pipefail
+set -Eeuo pipefail
 
 HACK="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HACK/.." && pwd)"
@@ -126,8 +126,8 @@ start() {
 check_binaries() {
   local b
   for b in "$ETCD_BIN/etcd" "$K8S_BIN/kube-apiserver" "$K8S_BIN/kube-controller-manager" \
-           "$K8S_BIN/kube-scheduler" "$K8S_BIN/kubectl" "$KWOK_BIN/kwok" "$HELM_BIN/helm"; do
-    [ -x "$b" ] || die "missing $b; run 'make binaries' (hack/build-binaries.sh) first"
+           "$K8S_BIN/kube-scheduler" "$K8S_BIN/kubectl" "$KWOK_BIN/kwok" "$KWOK_BIN/stages.yaml" "$HELM_BIN/helm"; do
+    [ -e "$b" ] || die "missing $b; run 'make binaries' (hack/build-binaries.sh) first"
   done
 }
 
@@ -140,6 +140,8 @@ cmd_up() {
   [ -d "$D" ] && { log "found stale state in $D; cleaning it up"; cmd_down; }
   local begin=$SECONDS
   mkdir -p "$D"/{etcd,logs,run,bin}
+  # A failed start stops what it started and keeps the logs for diagnosis.
+  trap 'log "start failed; stopping what was started (logs kept in $D/logs)"; stop_processes' ERR
   ln -sf "$K8S_BIN/kubectl" "$D/bin/kubectl"
   ln -sf "$HELM_BIN/helm" "$D/bin/helm"
   make_pki
@@ -185,7 +187,7 @@ PORTS
     --leader-elect=false --bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --profiling=false
   start kwok "$KWOK_BIN/kwok" --kubeconfig="$D/kubeconfig" --manage-all-nodes=true \
     --cidr=10.244.0.1/16 --node-lease-duration-seconds=40 --node-ip=10.240.0.1 \
-    --server-address="127.0.0.1:$KWOK_PORT"
+    --server-address="127.0.0.1:$KWOK_PORT" --config="$KWOK_BIN/stages.yaml"
   wait_for "kube-controller-manager /healthz" 60 curl -skf "https://127.0.0.1:$KCM_PORT/healthz"
   wait_for "kube-scheduler /healthz" 60 curl -skf "https://127.0.0.1:$SCHED_PORT/healthz"
 
@@ -203,6 +205,7 @@ NODE
   wait_for "$NODES Ready nodes" 60 kubectl wait --for=condition=Ready node --all --timeout=5s
   # The default ServiceAccount must exist before pods can be admitted in "default".
   wait_for "the default ServiceAccount" 60 kubectl get serviceaccount default -n default
+  trap - ERR
   log "control plane up in $((SECONDS - begin))s"
   usage_hint
 }
@@ -218,8 +221,7 @@ Logs: $D/logs/   Stop: make cluster-down
 HINT
 }
 
-cmd_down() {
-  [ -d "$D" ] || { log "nothing to stop ($D does not exist)"; return 0; }
+stop_processes() {
   local i name pid
   for ((i = ${#PROCS[@]} - 1; i >= 0; i--)); do
     name="${PROCS[$i]}"
@@ -230,6 +232,11 @@ cmd_down() {
     kill -0 "$pid" 2>/dev/null && { log "$name did not stop on SIGTERM; killing it"; kill -KILL "$pid" 2>/dev/null || true; }
     log "stopped $name (pid $pid)"
   done
+}
+
+cmd_down() {
+  [ -d "$D" ] || { log "nothing to stop ($D does not exist)"; return 0; }
+  stop_processes
   rm -rf "$D"
   log "removed $D"
 }

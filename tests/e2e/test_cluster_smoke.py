@@ -40,11 +40,17 @@ def _create_web(cluster: LocalCluster, namespace: str) -> None:
 
 def test_nodes_are_ready(api: client.ApiClient) -> None:
     nodes = client.CoreV1Api(api).list_node().items
-    ready = [n.metadata.name for n in nodes if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions)]
+    ready = [
+        n.metadata.name
+        for n in nodes
+        if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions)
+    ]
     assert len(ready) >= 2, f"expected at least 2 Ready kwok nodes, got {ready}"
 
 
-def test_deployment_pods_run_ready_on_kwok_nodes(cluster: LocalCluster, api: client.ApiClient, namespace: str) -> None:
+def test_deployment_pods_run_ready_on_kwok_nodes(
+    cluster: LocalCluster, api: client.ApiClient, namespace: str
+) -> None:
     _create_web(cluster, namespace)
     apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
 
@@ -98,6 +104,8 @@ def test_server_side_dry_run_validates_without_creating(cluster: LocalCluster, n
 
     broken = json.loads(manifest)
     broken["spec"]["replicas"] = -1
-    rejected = cluster.kubectl("apply", "--dry-run=server", "-n", namespace, "-f", "-", input=json.dumps(broken), check=False)
+    rejected = cluster.kubectl(
+        "apply", "--dry-run=server", "-n", namespace, "-f", "-", input=json.dumps(broken), check=False
+    )
     assert rejected.returncode != 0
     assert "spec.replicas" in rejected.stderr

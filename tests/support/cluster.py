@@ -30,7 +30,9 @@ class LocalCluster:
     def helm_path(self) -> Path:
         return self.state_dir / "bin" / "helm"
 
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def kubectl(
+        self, *args: str, input: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         """Run kubectl against this cluster; on failure the error names the command and its stderr."""
         cmd = [str(self.kubectl_path), "--kubeconfig", str(self.kubeconfig), *args]
         result = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=120)

@@ -30,7 +30,11 @@ def wait_until(
 
 
 async def async_wait_until(
-    probe: Callable[[], Awaitable[T | None]], *, timeout: float, interval: float = 0.05, what: str = "condition"
+    probe: Callable[[], Awaitable[T | None]],
+    *,
+    timeout: float,
+    interval: float = 0.05,
+    what: str = "condition",
 ) -> T:
     """The asyncio twin of `wait_until`."""
     deadline = time.monotonic() + timeout

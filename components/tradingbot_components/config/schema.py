@@ -42,7 +42,9 @@ class FieldPolicy:
     secret: bool = False
 
 
-def _policy(reload: Reload, readers: frozenset[str] | set[str] = _ALL, *, secret: bool = False) -> dict[str, Any]:
+def _policy(
+    reload: Reload, readers: frozenset[str] | set[str] = _ALL, *, secret: bool = False
+) -> dict[str, Any]:
     return {
         "x-tradingbot-reload": reload.value,
         "x-tradingbot-readers": sorted(readers),
@@ -51,14 +53,22 @@ def _policy(reload: Reload, readers: frozenset[str] | set[str] = _ALL, *, secret
 
 
 def hot(default: Any, description: str, **constraints: Any) -> Any:
-    return Field(default, description=f"{description} (hot: applied without restart)",
-                 json_schema_extra=_policy(Reload.HOT), **constraints)
+    return Field(
+        default,
+        description=f"{description} (hot: applied without restart)",
+        json_schema_extra=_policy(Reload.HOT),
+        **constraints,
+    )
 
 
 def restart(default: Any, description: str, readers: set[str], **constraints: Any) -> Any:
     who = ", ".join(sorted(readers))
-    return Field(default, description=f"{description} (restart: rolls {who})",
-                 json_schema_extra=_policy(Reload.RESTART, readers), **constraints)
+    return Field(
+        default,
+        description=f"{description} (restart: rolls {who})",
+        json_schema_extra=_policy(Reload.RESTART, readers),
+        **constraints,
+    )
 
 
 Pair = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,10}/[A-Z0-9]{2,10}$")]
@@ -87,7 +97,9 @@ class RateLimitingConfig(Section):
     """Kraken's REST and trading rate counters."""
 
     tier: Literal["starter", "intermediate", "pro"] = restart(
-        "starter", "Kraken verification tier; sets the REST counter limit and decay", {"gateway", "exchange-sim"}
+        "starter",
+        "Kraken verification tier; sets the REST counter limit and decay",
+        {"gateway", "exchange-sim"},
     )
     adaptive_mode: bool = hot(True, "Back off further after an 'EAPI:Rate limit exceeded' answer")
 
@@ -96,7 +108,9 @@ class CircuitBreakerConfig(Section):
     """When the gateway stops calling the exchange."""
 
     failure_threshold: int = hot(5, "Failures within the window that open the circuit", ge=1, le=1000)
-    recovery_timeout: float = hot(60.0, "Seconds the circuit stays open before a half-open probe", gt=0, le=3600)
+    recovery_timeout: float = hot(
+        60.0, "Seconds the circuit stays open before a half-open probe", gt=0, le=3600
+    )
 
 
 class TradingConfig(Section):
@@ -113,23 +127,32 @@ class TradingConfig(Section):
     )
 
 
-
 class EndpointsConfig(Section):
     """Where the components reach each other and the exchange; the operator fills these in per bot."""
 
     exchange_rest: str = restart("https://api.kraken.com", "Exchange REST base URL", {"auth", "gateway"})
-    exchange_ws: str = restart("wss://ws.kraken.com/v2", "Exchange WebSocket v2 URL", {"market-data", "balance-manager"})
+    exchange_ws: str = restart(
+        "wss://ws.kraken.com/v2", "Exchange WebSocket v2 URL", {"market-data", "balance-manager"}
+    )
     auth: str = restart("http://127.0.0.1:8101", "auth component URL", {"gateway", "balance-manager"})
-    gateway: str = restart("http://127.0.0.1:8102", "gateway component URL", {"balance-manager", "portfolio", "trader"})
-    storage: str = restart("http://127.0.0.1:8100", "storage component URL", {"auth", "balance-manager", "portfolio", "trader"})
-    market_data: str = restart("ws://127.0.0.1:8103/stream", "market-data stream URL", {"portfolio", "trader"})
+    gateway: str = restart(
+        "http://127.0.0.1:8102", "gateway component URL", {"balance-manager", "portfolio", "trader"}
+    )
+    storage: str = restart(
+        "http://127.0.0.1:8100", "storage component URL", {"auth", "balance-manager", "portfolio", "trader"}
+    )
+    market_data: str = restart(
+        "ws://127.0.0.1:8103/stream", "market-data stream URL", {"portfolio", "trader"}
+    )
 
 
 class StorageConfig(Section):
     """Where the storage component keeps its data."""
 
     backend: Literal["sqlite", "postgres"] = restart("sqlite", "Storage engine", {"storage"})
-    sqlite_path: str = restart("/var/lib/tradingbot/storage.db", "SQLite database file (on a volume)", {"storage"})
+    sqlite_path: str = restart(
+        "/var/lib/tradingbot/storage.db", "SQLite database file (on a volume)", {"storage"}
+    )
     dsn: str | None = Field(
         None,
         description="PostgreSQL DSN; secret: set it by environment (TRADINGBOT_STORAGE_DSN), never in a ConfigMap",
@@ -142,7 +165,9 @@ class BotConfig(Section):
 
     system: SystemConfig = Field(default_factory=SystemConfig, description=SystemConfig.__doc__)
     exchange: ExchangeConfig = Field(default_factory=ExchangeConfig, description=ExchangeConfig.__doc__)
-    rate_limiting: RateLimitingConfig = Field(default_factory=RateLimitingConfig, description=RateLimitingConfig.__doc__)
+    rate_limiting: RateLimitingConfig = Field(
+        default_factory=RateLimitingConfig, description=RateLimitingConfig.__doc__
+    )
     circuit_breaker: CircuitBreakerConfig = Field(
         default_factory=CircuitBreakerConfig, description=CircuitBreakerConfig.__doc__
     )

@@ -1,0 +1,1 @@
+"""The TradingBot API: pydantic models, names, and the CRD generated from them."""

@@ -1,0 +1,143 @@
+"""What the planner knows about the cluster: typed snapshots of a bot's Deployments and Pods.
+
+The reconciler builds these from API objects (`from_deployment`, `from_pod`); the planner never sees raw dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tradingbot_operator.api.constants import Annotations, Labels
+
+
+@dataclass(frozen=True)
+class ObservedPod:
+    name: str
+    component: str
+    ready: bool
+    terminating: bool
+    restarts: int = 0
+    waiting_reason: str | None = None  # e.g. CrashLoopBackOff
+    last_terminated_reason: str | None = None  # e.g. OOMKilled
+    config_generation: int | None = None
+    template_hash: str | None = None  # pod-template-hash: which ReplicaSet it belongs to
+
+
+@dataclass(frozen=True)
+class ObservedDeployment:
+    component: str
+    generation: int
+    observed_generation: int
+    replicas: int
+    ready_replicas: int = 0
+    available_replicas: int = 0
+    updated_replicas: int = 0
+    applied_hash: str | None = None
+    restarted_at: str | None = None
+    progress_deadline_exceeded: bool = False
+    uid: str = ""
+
+    @property
+    def rolled_out_ready(self) -> bool:
+        """The controller has seen the current spec and every desired replica is updated and available."""
+        return (
+            self.observed_generation >= self.generation
+            and self.updated_replicas >= self.replicas
+            and self.available_replicas >= self.replicas
+            and self.ready_replicas >= self.replicas
+        )
+
+
+@dataclass(frozen=True)
+class Observed:
+    """Everything observed for one bot."""
+
+    deployments: Mapping[str, ObservedDeployment] = field(default_factory=dict)
+    pods: Mapping[str, tuple[ObservedPod, ...]] = field(default_factory=dict)
+    credentials_present: bool = True
+
+    def pods_of(self, component: str) -> tuple[ObservedPod, ...]:
+        return self.pods.get(component, ())
+
+    def running(self, component: str) -> bool:
+        """Anything of the component still exists: desired replicas or pods (terminating ones included)."""
+        deployment = self.deployments.get(component)
+        return bool(self.pods_of(component)) or bool(deployment and deployment.replicas > 0)
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def from_deployment(body: Mapping[str, Any]) -> ObservedDeployment:
+    meta, spec, status = body.get("metadata", {}), body.get("spec", {}), body.get("status", {}) or {}
+    template_annotations = (spec.get("template", {}).get("metadata", {}) or {}).get("annotations") or {}
+    conditions = status.get("conditions") or []
+    return ObservedDeployment(
+        component=(meta.get("labels") or {}).get(Labels.COMPONENT, ""),
+        generation=_int(meta.get("generation"), 1),
+        observed_generation=_int(status.get("observedGeneration")),
+        replicas=_int(spec.get("replicas"), 1),
+        ready_replicas=_int(status.get("readyReplicas")),
+        available_replicas=_int(status.get("availableReplicas")),
+        updated_replicas=_int(status.get("updatedReplicas")),
+        applied_hash=(meta.get("annotations") or {}).get(Annotations.APPLIED_HASH),
+        restarted_at=template_annotations.get(Annotations.RESTARTED_AT),
+        progress_deadline_exceeded=any(
+            c.get("type") == "Progressing" and c.get("reason") == "ProgressDeadlineExceeded"
+            for c in conditions
+        ),
+        uid=meta.get("uid", ""),
+    )
+
+
+def from_pod(body: Mapping[str, Any]) -> ObservedPod:
+    meta, status = body.get("metadata", {}), body.get("status", {}) or {}
+    conditions = status.get("conditions") or []
+    containers = status.get("containerStatuses") or []
+    waiting = next(
+        (c["state"]["waiting"].get("reason") for c in containers if (c.get("state") or {}).get("waiting")),
+        None,
+    )
+    terminated = next(
+        (
+            c["lastState"]["terminated"].get("reason")
+            for c in containers
+            if (c.get("lastState") or {}).get("terminated")
+        ),
+        None,
+    )
+    annotations = meta.get("annotations") or {}
+    generation = annotations.get(Annotations.CONFIG_GENERATION)
+    return ObservedPod(
+        name=meta.get("name", ""),
+        component=(meta.get("labels") or {}).get(Labels.COMPONENT, ""),
+        ready=any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions),
+        terminating=bool(meta.get("deletionTimestamp")),
+        restarts=sum(_int(c.get("restartCount")) for c in containers),
+        waiting_reason=waiting,
+        last_terminated_reason=terminated,
+        config_generation=_int(generation) if generation is not None else None,
+        template_hash=(meta.get("labels") or {}).get("pod-template-hash"),
+    )
+
+
+def observe(
+    deployments: Iterable[Mapping[str, Any]],
+    pods: Iterable[Mapping[str, Any]],
+    credentials_present: bool = True,
+) -> Observed:
+    by_component: dict[str, list[ObservedPod]] = {}
+    for body in pods:
+        pod = from_pod(body)
+        by_component.setdefault(pod.component, []).append(pod)
+    return Observed(
+        deployments={d.component: d for d in map(from_deployment, deployments)},
+        pods={name: tuple(sorted(found, key=lambda p: p.name)) for name, found in by_component.items()},
+        credentials_present=credentials_present,
+    )
