@@ -24,6 +24,11 @@ class Phase(enum.StrEnum):
     NETWORK = "Network"
     SERVICES = "Services"
 
+    @property
+    def rank(self) -> int:
+        """Position in the startup order (Core is 0)."""
+        return list(Phase).index(self)
+
 
 class StepState(enum.StrEnum):
     PENDING = "pending"

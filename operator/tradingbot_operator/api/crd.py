@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel
-from tradingbot_components.config import COMPONENT_NAMES
 
+from tradingbot_components.config import COMPONENT_NAMES
 from tradingbot_operator.api import constants as c
 from tradingbot_operator.api.status import TradingBotStatus
 from tradingbot_operator.api.types import TradingBotSpec

@@ -11,27 +11,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
+
 from tradingbot_components.config import BotConfig
+from tradingbot_components.runtime.startup_plan import Phase
 
 
 class KubeModel(BaseModel):
     """camelCase on the wire, unknown fields rejected with their path."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
-
-
-class Phase(enum.StrEnum):
-    """Startup phases, in the order they run."""
-
-    CORE = "Core"
-    INFRASTRUCTURE = "Infrastructure"
-    AUTH = "Auth"
-    NETWORK = "Network"
-    SERVICES = "Services"
-
-    @property
-    def rank(self) -> int:
-        return list(Phase).index(self)
 
 
 class ExchangeMode(enum.StrEnum):

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tradingbot_operator.api.constants import Annotations, Labels
+from tradingbot_operator.api.constants import API_VERSION, KIND, Annotations, Labels
 from tradingbot_operator.api.types import ExchangeMode
 from tradingbot_operator.planner.catalog import ComponentPlan
 from tradingbot_operator.planner.config import digest
@@ -29,6 +29,7 @@ class BotIdentity:
     namespace: str
     mode: ExchangeMode
     credentials_secret: str | None  # live: the user's Secret; paper: the operator-made one
+    uid: str = ""  # the TradingBot's uid: every child is owned by it and garbage-collected with it
 
     def child(self, component: str) -> str:
         return f"{self.name}-{component}"
@@ -40,6 +41,17 @@ class BotIdentity:
     @property
     def service_account(self) -> str:
         return f"{self.name}-components"
+
+    @property
+    def owner_reference(self) -> dict[str, Any]:
+        return {
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "name": self.name,
+            "uid": self.uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
 
 
 def labels(bot: BotIdentity, component: str | None = None, phase: str | None = None) -> dict[str, str]:

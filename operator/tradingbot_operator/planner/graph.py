@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from tradingbot_components.runtime.graph import find_cycle
 from tradingbot_operator.planner.catalog import ComponentPlan
 
 
@@ -57,37 +58,12 @@ def validate(plans: Iterable[ComponentPlan]) -> list[SpecProblem]:
                 )
     if problems:
         return problems
-    cycle = find_cycle({p.name: frozenset(p.depends_on) for p in plans}, order=[p.name for p in plans])
+    edges = {p.name: sorted(p.depends_on) for p in plans}
+    cycle = find_cycle([p.name for p in plans], lambda name: edges.get(name, ()))
     if cycle:
         first = by_name[cycle[0]]
         problems.append(SpecProblem(_path(first), "dependsOn cycle: " + " -> ".join(cycle)))
     return problems
-
-
-def find_cycle(edges: Graph, order: list[str] | None = None) -> list[str] | None:
-    """A cycle as a closed path [a, b, ..., a], or None. Diamonds are not cycles."""
-    white, grey, black = 0, 1, 2
-    color = dict.fromkeys(edges, white)
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        color[node] = grey
-        stack.append(node)
-        for dep in sorted(edges.get(node, ())):
-            if dep not in color:
-                continue
-            if color[dep] == grey:
-                return [*stack[stack.index(dep) :], dep]
-            if color[dep] == white and (found := visit(dep)):
-                return found
-        stack.pop()
-        color[node] = black
-        return None
-
-    for node in order or list(edges):
-        if color[node] == white and (found := visit(node)):
-            return found
-    return None
 
 
 def dependency_graph(plans: Iterable[ComponentPlan]) -> dict[str, frozenset[str]]:

@@ -1,0 +1,57 @@
+"""`tradingbot-operator`: run the operator against the current kubeconfig (or in-cluster credentials)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+import kopf
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="tradingbot-operator", description="Reconcile TradingBot resources into phased bot components."
+    )
+    parser.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        default=[],
+        help="watch only this namespace (repeatable); default: all namespaces",
+    )
+    parser.add_argument(
+        "--liveness",
+        default="http://127.0.0.1:8081/healthz",
+        help="liveness endpoint URL to serve (default: %(default)s)",
+    )
+    parser.add_argument("--image", default=None, help="image for the built-in components")
+    parser.add_argument("--log-format", choices=["plain", "json", "full"], default="plain")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.image:
+        os.environ["TRADINGBOT_COMPONENT_IMAGE"] = args.image
+    from tradingbot_operator.reconciler import handlers  # noqa: F401  (registers the handlers)
+
+    kopf.configure(verbose=args.verbose, log_format=getattr(kopf.LogFormat, args.log_format.upper()))
+    try:
+        asyncio.run(
+            kopf.operator(
+                standalone=True,
+                clusterwide=not args.namespace,
+                namespaces=args.namespace,
+                liveness_endpoint=args.liveness,
+            )
+        )
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

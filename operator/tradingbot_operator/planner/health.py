@@ -1,0 +1,107 @@
+"""Component health derived from observed Deployment and Pod status, cascading along dependencies.
+
+Pure: `assess(plans, graph, observed, verdicts, previous_restarts)` gives every component a Health with a
+CamelCase reason, and names the root cause when a component suffers from a failing dependency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from tradingbot_operator.api.status import ComponentState, Health
+from tradingbot_operator.planner.catalog import ComponentPlan
+from tradingbot_operator.planner.graph import Graph
+from tradingbot_operator.planner.lifecycle import ComponentVerdict
+from tradingbot_operator.planner.observed import Observed
+
+_RANK = {Health.HEALTHY: 0, Health.UNKNOWN: 1, Health.DEGRADED: 2, Health.UNHEALTHY: 3}
+
+
+def worst(healths: Sequence[Health]) -> Health:
+    return max(healths, key=_RANK.__getitem__, default=Health.UNKNOWN)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    health: Health
+    reason: str
+    message: str = ""
+    root_cause: str | None = None
+
+
+def _own(
+    plan: ComponentPlan, observed: Observed, verdict: ComponentVerdict, previous_restarts: int
+) -> Assessment:
+    if verdict.state in (ComponentState.WAITING, ComponentState.STOPPED, ComponentState.STOPPING):
+        return Assessment(Health.UNKNOWN, verdict.reason or verdict.state.value, verdict.message)
+    deployment = observed.deployments.get(plan.name)
+    if deployment is None:
+        return Assessment(Health.UNKNOWN, "NotCreated", "no Deployment yet")
+    pods = observed.pods_of(plan.name)
+    crash = next((p for p in pods if p.waiting_reason == "CrashLoopBackOff"), None)
+    if crash:
+        return Assessment(Health.UNHEALTHY, "CrashLoopBackOff", f"pod {crash.name} is in CrashLoopBackOff")
+    oom = next((p for p in pods if p.last_terminated_reason == "OOMKilled" and not p.ready), None)
+    if oom:
+        return Assessment(
+            Health.UNHEALTHY, "OOMKilled", f"pod {oom.name} was OOMKilled; raise its memory limit"
+        )
+    if deployment.progress_deadline_exceeded:
+        return Assessment(
+            Health.UNHEALTHY, "ProgressDeadlineExceeded", "the rollout made no progress in time"
+        )
+    wanted = deployment.replicas
+    ready = sum(1 for p in pods if p.ready and not p.terminating)
+    if verdict.state is ComponentState.STARTING and ready < wanted:
+        return Assessment(Health.UNKNOWN, "Starting", f"{ready}/{wanted} pods ready")
+    if wanted and ready == 0:
+        return Assessment(Health.UNHEALTHY, "NotReady", f"0/{wanted} pods ready")
+    if ready < wanted:
+        return Assessment(Health.DEGRADED, "NotReady", f"{ready}/{wanted} pods ready")
+    oom_recovered = next((p for p in pods if p.last_terminated_reason == "OOMKilled"), None)
+    if oom_recovered:
+        return Assessment(
+            Health.DEGRADED, "OOMKilled", f"pod {oom_recovered.name} was OOMKilled and restarted"
+        )
+    restarts = sum(p.restarts for p in pods)
+    if restarts > previous_restarts:
+        return Assessment(
+            Health.DEGRADED, "RestartsRising", f"{restarts - previous_restarts} new container restarts"
+        )
+    return Assessment(Health.HEALTHY, "Healthy")
+
+
+def assess(
+    plans: Sequence[ComponentPlan],
+    graph: Graph,
+    observed: Observed,
+    verdicts: Mapping[str, ComponentVerdict],
+    previous_restarts: Mapping[str, int],
+) -> dict[str, Assessment]:
+    """Own health first, then cascade: a healthy-looking component whose dependency is unhealthy is Degraded."""
+    own = {p.name: _own(p, observed, verdicts[p.name], previous_restarts.get(p.name, 0)) for p in plans}
+
+    def root_cause(name: str, seen: frozenset[str] = frozenset()) -> str | None:
+        # The deepest unhealthy dependency, so the status points at the failure, not at its victims.
+        for dep in sorted(graph.get(name, ())):
+            if dep in seen or dep not in own:
+                continue
+            deeper = root_cause(dep, seen | {name})
+            if deeper:
+                return deeper
+            if own[dep].health is Health.UNHEALTHY:
+                return dep
+        return None
+
+    result: dict[str, Assessment] = {}
+    for plan in plans:
+        mine = own[plan.name]
+        cause = root_cause(plan.name)
+        if cause and mine.health in (Health.HEALTHY, Health.DEGRADED):
+            result[plan.name] = Assessment(
+                Health.DEGRADED, "DependencyUnhealthy", f"{cause} is {own[cause].reason}", root_cause=cause
+            )
+        else:
+            result[plan.name] = mine
+    return result

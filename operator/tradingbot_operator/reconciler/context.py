@@ -1,0 +1,45 @@
+"""Per-process operator state: the API facade, wake-up signals per bot, and what was last applied/written.
+
+The operator is the single writer of every TradingBot's status and of its children, so remembering what it
+wrote is sound; it lets a reconcile skip unchanged objects without reading them back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from tradingbot_operator.reconciler.kube import Kube
+
+BotKey = tuple[str, str]  # (namespace, name)
+
+
+@dataclass
+class OperatorContext:
+    kube: Kube
+    image: str
+    wakeups: dict[BotKey, asyncio.Event] = field(default_factory=dict)
+    applied: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (kind, ns, name) -> applied hash
+    statuses: dict[BotKey, dict[str, Any]] = field(default_factory=dict)  # last status written per bot
+    credentials: set[tuple[str, str]] = field(default_factory=set)  # (ns, secret) known to exist
+
+    def wakeup(self, key: BotKey) -> asyncio.Event:
+        return self.wakeups.setdefault(key, asyncio.Event())
+
+    def wake(self, namespace: str, name: str | None) -> None:
+        if name:
+            self.wakeup((namespace, name)).set()
+
+    def forget(self, key: BotKey) -> None:
+        """Drop caches for a bot so the next reconcile re-applies and re-checks everything (drift repair)."""
+        namespace, name = key
+        self.applied = {
+            k: v for k, v in self.applied.items() if not (k[1] == namespace and k[2].startswith(name))
+        }
+        self.credentials = {c for c in self.credentials if c[0] != namespace}
+
+    def drop(self, key: BotKey) -> None:
+        self.forget(key)
+        self.statuses.pop(key, None)
+        self.wakeups.pop(key, None)

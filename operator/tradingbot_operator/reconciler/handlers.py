@@ -1,0 +1,151 @@
+"""kopf wiring: indexes of owned Deployments/Pods, wake-ups on their events, a reconcile loop per bot.
+
+Each TradingBot gets a daemon that reconciles whenever the bot or one of its children changes (sub-second,
+event-driven), when a deadline the planner asked for comes up, and on a slow safety period. Deletion runs
+the same reconcile in teardown mode until every component is gone, then kopf releases the finalizer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from typing import Any
+
+import kopf
+
+from tradingbot_operator.api import constants as c
+from tradingbot_operator.api.constants import Labels
+from tradingbot_operator.planner.observed import from_deployment, from_pod
+from tradingbot_operator.reconciler.context import BotKey, OperatorContext
+from tradingbot_operator.reconciler.kube import Kube
+from tradingbot_operator.reconciler.reconcile import reconcile
+
+SAFETY_PERIOD = 300.0  # full re-apply (drift repair) even if nothing happened
+MANAGED = {Labels.MANAGED_BY: Labels.MANAGED_BY_VALUE}
+log = logging.getLogger(__name__)
+
+
+@kopf.on.startup()
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    settings.persistence.finalizer = f"{c.GROUP}/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=c.GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=c.GROUP, key="last-handled-configuration"
+    )
+    settings.posting.level = logging.INFO
+    settings.watching.server_timeout = 270
+    settings.watching.client_timeout = 300
+    memo.ctx = OperatorContext(
+        kube=await Kube.connect(), image=os.environ.get("TRADINGBOT_COMPONENT_IMAGE", c.DEFAULT_IMAGE)
+    )
+
+
+@kopf.on.cleanup()
+async def close(memo: kopf.Memo, **_: Any) -> None:
+    if getattr(memo, "ctx", None) is not None:
+        await memo.ctx.kube.close()
+
+
+@kopf.on.probe(id="bots")
+def probe_bots(memo: kopf.Memo, **_: Any) -> int:
+    return len(memo.ctx.wakeups) if getattr(memo, "ctx", None) else 0
+
+
+@kopf.index("apps", "v1", "deployments", labels=MANAGED)
+def bot_deployments(namespace: str, labels: kopf.Labels, body: kopf.Body, **_: Any) -> dict[BotKey, Any]:
+    return {(namespace, labels.get(Labels.INSTANCE, "")): from_deployment(body)}
+
+
+@kopf.index("v1", "pods", labels=MANAGED)
+def bot_pods(namespace: str, labels: kopf.Labels, body: kopf.Body, **_: Any) -> dict[BotKey, Any]:
+    return {(namespace, labels.get(Labels.INSTANCE, "")): from_pod(body)}
+
+
+@kopf.on.event("apps", "v1", "deployments", labels=MANAGED)
+@kopf.on.event("v1", "pods", labels=MANAGED)
+def wake_owner(namespace: str, labels: kopf.Labels, memo: kopf.Memo, **_: Any) -> None:
+    memo.ctx.wake(namespace, labels.get(Labels.INSTANCE))
+
+
+@kopf.on.event(c.GROUP, c.VERSION, c.PLURAL)
+def wake_bot(namespace: str, name: str, memo: kopf.Memo, **_: Any) -> None:
+    memo.ctx.wake(namespace, name)
+
+
+async def _wait(wakeup: asyncio.Event, timeout: float, stopped: kopf.DaemonStopped | None = None) -> None:
+    waiters = [asyncio.ensure_future(wakeup.wait())]
+    if stopped is not None:
+        waiters.append(asyncio.ensure_future(stopped.wait()))
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
+
+
+@kopf.daemon(c.GROUP, c.VERSION, c.PLURAL, cancellation_timeout=10.0)
+async def run_bot(
+    namespace: str,
+    name: str,
+    body: kopf.Body,
+    stopped: kopf.DaemonStopped,
+    memo: kopf.Memo,
+    bot_deployments: kopf.Index[BotKey, Any],
+    bot_pods: kopf.Index[BotKey, Any],
+    logger: kopf.Logger,
+    **_: Any,
+) -> None:
+    ctx: OperatorContext = memo.ctx
+    key = (namespace, name)
+    wakeup = ctx.wakeup(key)
+    loop = asyncio.get_running_loop()
+    next_resync = loop.time() + SAFETY_PERIOD
+    while not stopped:
+        wakeup.clear()
+        if loop.time() >= next_resync:
+            ctx.forget(key)
+            next_resync = loop.time() + SAFETY_PERIOD
+        timeout = SAFETY_PERIOD
+        if body.metadata.get("deletionTimestamp"):
+            return  # the delete handler takes over
+        try:
+            plan = await reconcile(ctx, body, list(bot_deployments.get(key, [])), list(bot_pods.get(key, [])))
+            if plan.requeue_after is not None:
+                timeout = min(timeout, plan.requeue_after)
+        except kopf.TemporaryError:
+            raise
+        except Exception:  # keep the loop alive; the next event or a short backoff retries
+            logger.exception("reconcile of %s/%s failed; retrying", namespace, name)
+            timeout = 5.0
+        await _wait(wakeup, max(timeout, 0.1), stopped)
+
+
+@kopf.on.delete(c.GROUP, c.VERSION, c.PLURAL)
+async def tear_down(
+    namespace: str,
+    name: str,
+    body: kopf.Body,
+    memo: kopf.Memo,
+    bot_deployments: kopf.Index[BotKey, Any],
+    bot_pods: kopf.Index[BotKey, Any],
+    logger: kopf.Logger,
+    **_: Any,
+) -> None:
+    """Stop components in reverse phase order, waiting for each one's pods to be gone."""
+    ctx: OperatorContext = memo.ctx
+    key = (namespace, name)
+    wakeup = ctx.wakeup(key)
+    while True:
+        wakeup.clear()
+        plan = await reconcile(
+            ctx, body, list(bot_deployments.get(key, [])), list(bot_pods.get(key, [])), deleting=True
+        )
+        if plan.finished_teardown or not plan.valid:
+            break
+        await _wait(wakeup, 10.0)
+    logger.info("teardown of %s/%s finished", namespace, name)
+    ctx.drop(key)

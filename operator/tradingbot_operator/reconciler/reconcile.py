@@ -1,0 +1,127 @@
+"""One reconcile of one TradingBot: observe, plan (pure), apply what differs, report.
+
+Observed Deployments and Pods come from kopf's in-memory indexes (no API reads); writes happen only for
+objects whose applied hash differs, and status is written only when it changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from tradingbot_operator.api.constants import Annotations, Labels
+from tradingbot_operator.planner.bot import BotInput, Plan, credentials_secret, plan_bot
+from tradingbot_operator.planner.observed import Observed, ObservedDeployment, ObservedPod
+from tradingbot_operator.reconciler.context import BotKey, OperatorContext
+
+log = logging.getLogger(__name__)
+
+
+def _observe(
+    deployments: Iterable[ObservedDeployment], pods: Iterable[ObservedPod], credentials_present: bool
+) -> Observed:
+    grouped: dict[str, list[ObservedPod]] = {}
+    for pod in pods:
+        grouped.setdefault(pod.component, []).append(pod)
+    return Observed(
+        deployments={d.component: d for d in deployments},
+        pods={name: tuple(sorted(found, key=lambda p: p.name)) for name, found in grouped.items()},
+        credentials_present=credentials_present,
+    )
+
+
+async def _credentials(ctx: OperatorContext, body: Mapping[str, Any], owner: dict[str, Any]) -> bool:
+    meta = body["metadata"]
+    secret, operator_made = credentials_secret(meta["name"], body.get("spec") or {})
+    if secret is None:
+        return False
+    key = (meta["namespace"], secret)
+    if key in ctx.credentials:
+        return True
+    present = await ctx.kube.secret_exists(*key)
+    if not present and operator_made:
+        labels = {
+            Labels.NAME: Labels.NAME_VALUE,
+            Labels.INSTANCE: meta["name"],
+            Labels.MANAGED_BY: Labels.MANAGED_BY_VALUE,
+        }
+        await ctx.kube.create_paper_credentials(meta["namespace"], secret, owner, labels)
+        present = True
+    if present:
+        ctx.credentials.add(key)
+    return present
+
+
+async def reconcile(
+    ctx: OperatorContext,
+    body: Mapping[str, Any],
+    deployments: Iterable[ObservedDeployment],
+    pods: Iterable[ObservedPod],
+    *,
+    deleting: bool = False,
+) -> Plan:
+    meta = body["metadata"]
+    key: BotKey = (meta["namespace"], meta["name"])
+    started = time.monotonic()
+    owner = {
+        "apiVersion": body["apiVersion"],
+        "kind": body["kind"],
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+    present = True if deleting else await _credentials(ctx, body, owner)
+    observed = _observe(deployments, pods, present)
+    previous_status = ctx.statuses.get(key, body.get("status") or {})
+    bot = BotInput(
+        name=meta["name"],
+        namespace=meta["namespace"],
+        generation=int(meta.get("generation", 1)),
+        spec=body.get("spec") or {},
+        status=previous_status,
+        deleting=deleting,
+        uid=meta["uid"],
+    )
+    plan = plan_bot(bot, observed, ctx.image, datetime.now(UTC))
+    writes = 0
+    if plan.valid:
+        writes += await _apply(ctx, key, plan, observed, deleting)
+    for event in plan.events:
+        kopf.event(dict(body), type=event.type, reason=event.reason, message=event.message)
+    if plan.status != previous_status:
+        await ctx.kube.patch_status(meta["namespace"], meta["name"], plan.status)
+        writes += 1
+    ctx.statuses[key] = plan.status
+    log.debug("reconciled %s/%s in %.3fs with %d writes", *key, time.monotonic() - started, writes)
+    return plan
+
+
+async def _apply(ctx: OperatorContext, key: BotKey, plan: Plan, observed: Observed, deleting: bool) -> int:
+    writes = 0
+    for obj in plan.objects:
+        kind, meta = obj["kind"], obj["metadata"]
+        wanted = meta["annotations"][Annotations.APPLIED_HASH]
+        if kind == "Deployment":
+            # A scale by someone else leaves our annotation alone, so compare replicas too.
+            live = observed.deployments.get(meta["labels"][Labels.COMPONENT])
+            current = live.applied_hash if live and live.replicas == obj["spec"]["replicas"] else None
+        else:
+            if deleting:
+                continue  # Core objects go with the bot through garbage collection
+            current = ctx.applied.get((kind, meta["namespace"], meta["name"]))
+        if current == wanted:
+            continue
+        await ctx.kube.apply(obj)
+        ctx.applied[(kind, meta["namespace"], meta["name"])] = wanted
+        writes += 1
+    namespace, bot = key
+    for component in plan.prune:
+        await ctx.kube.delete("Deployment", namespace, f"{bot}-{component}")
+        writes += 1
+    return writes
