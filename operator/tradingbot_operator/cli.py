@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 
 import kopf
+
+
+class _QuietWakeups(logging.Filter):
+    """kopf logs every successful handler at INFO; the wake-up hooks run on every child event, so hide them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Handler 'wake_", "Handler 'probe_"))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -39,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     from tradingbot_operator.reconciler import handlers  # noqa: F401  (registers the handlers)
 
     kopf.configure(verbose=args.verbose, log_format=getattr(kopf.LogFormat, args.log_format.upper()))
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_QuietWakeups())
     try:
         asyncio.run(
             kopf.operator(

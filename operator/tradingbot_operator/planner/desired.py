@@ -83,7 +83,10 @@ def stamp(obj: dict[str, Any]) -> dict[str, Any]:
 def _meta(
     bot: BotIdentity, name: str, component: str | None = None, phase: str | None = None
 ) -> dict[str, Any]:
-    return {"name": name, "namespace": bot.namespace, "labels": labels(bot, component, phase)}
+    meta: dict[str, Any] = {"name": name, "namespace": bot.namespace, "labels": labels(bot, component, phase)}
+    if bot.uid:
+        meta["ownerReferences"] = [bot.owner_reference]
+    return meta
 
 
 def config_map(bot: BotIdentity, document: Mapping[str, Any], generation: int) -> dict[str, Any]:

@@ -318,8 +318,12 @@ def _teardown(
     for plan in plans:
         name, deployment = plan.name, observed.deployments.get(plan.name)
         if deployment is None:
-            if name in to_stop or outcome is not Outcome.ROLLING_BACK:
-                verdicts[name] = ComponentVerdict(ComponentState.STOPPED, "Stopped")
+            never_started = outcome is Outcome.ROLLING_BACK and name not in rolled_back
+            verdicts[name] = (
+                ComponentVerdict(ComponentState.WAITING, "StartupFailed", "not started: startup failed")
+                if never_started
+                else ComponentVerdict(ComponentState.STOPPED, "Stopped")
+            )
             continue
         if name not in to_stop:
             replicas[name] = deployment.replicas

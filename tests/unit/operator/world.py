@@ -54,6 +54,7 @@ class World:
             self.plans, self.graph, self.observed(), self.memory, self.policy, mode, self.generation, self.now
         )
         self.memory = Memory(startup=decision.startup, ready_generation=decision.ready_generation)
+        assert set(decision.verdicts) == {p.name for p in self.plans}, "every component needs a verdict"
         for name, replicas in decision.replicas.items():
             current = self.deployments.get(name)
             restart = name in decision.restarts

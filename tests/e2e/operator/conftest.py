@@ -1,0 +1,45 @@
+"""Fixtures for operator e2e tests: the CRD installed once, one operator process per test namespace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.bots import Bots
+from tests.support.cluster import LocalCluster
+from tests.support.operator import CRD, OperatorProcess
+
+
+@pytest.fixture(scope="session")
+def crd(cluster: LocalCluster) -> None:
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
+    cluster.kubectl("wait", "--for=condition=Established", "crd/tradingbots.tradingbot.dev", "--timeout=60s")
+
+
+@pytest.fixture
+def operator(
+    cluster: LocalCluster, crd: None, namespace: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[OperatorProcess]:
+    """The operator, scoped to this test's namespace; its log is printed when the test fails."""
+    process = OperatorProcess(cluster, tmp_path / "operator.log", namespace).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            print(f"--- operator log ({process.log_path}) ---\n{process.log()[-8000:]}")
+
+
+@pytest.fixture
+def bots(cluster: LocalCluster, namespace: str) -> Bots:
+    return Bots(cluster, namespace)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

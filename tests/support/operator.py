@@ -1,0 +1,62 @@
+"""Run the operator as a real process against the local control plane, for e2e tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.cluster import ROOT, LocalCluster
+
+CRD = ROOT / "crds" / "tradingbot.dev_tradingbots.yaml"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class OperatorProcess:
+    """`tradingbot-operator` started with the cluster's kubeconfig, logging to a file."""
+
+    def __init__(self, cluster: LocalCluster, log_path: Path, namespace: str | None = None) -> None:
+        self.cluster, self.log_path, self.namespace = cluster, log_path, namespace
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> OperatorProcess:
+        args = [
+            sys.executable,
+            "-m",
+            "tradingbot_operator.cli",
+            "--liveness",
+            f"http://127.0.0.1:{free_port()}/healthz",
+            "--verbose",
+        ]
+        if self.namespace:
+            args += ["--namespace", self.namespace]
+        env = {**os.environ, "KUBECONFIG": str(self.cluster.kubeconfig)}
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        log.close()
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: the crash case."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
