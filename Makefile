@@ -10,7 +10,7 @@ CLUSTER := hack/cluster.sh
 KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
 PYTEST_ARGS ?=
 
-.PHONY: help setup binaries cluster-up cluster-down cluster-status lint fmt test test-unit test-e2e demo clean
+.PHONY: help setup binaries cluster-up cluster-down cluster-status lint fmt test test-unit test-e2e demo crds run-operator bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -30,7 +30,8 @@ binaries: ## build (or reuse from ~/.cache/tradingbot) the control-plane binarie
 cluster-up: binaries ## start a local control plane (etcd, apiserver, controller-manager, scheduler, kwok) in .cluster/
 	$(CLUSTER) up
 
-cluster-down: ## stop the local control plane and remove .cluster/
+cluster-down: ## stop the demo operator and the local control plane, remove .cluster/
+	@[ ! -d .cluster ] || hack/demo.sh down
 	$(CLUSTER) down
 
 cluster-status: ## show whether the local control plane is up
@@ -53,9 +54,14 @@ test-e2e: setup binaries ## e2e tests against the local control plane (starts on
 test: setup binaries lint ## everything CI runs: lint, then all tests on a local control plane it starts and stops
 	hack/run-tests.sh $(PYTEST_ARGS)
 
-demo: setup cluster-up ## local control plane with Ready nodes (grows into the full paper-trading demo)
-	@echo; .cluster/bin/kubectl --kubeconfig $(KUBECONFIG_LOCAL) get nodes -o wide
-	@echo; echo "Stop it with: make cluster-down"
+demo: setup cluster-up ## local control plane + operator + a paper-trading bot that reaches Ready
+	hack/demo.sh up
+
+crds: setup ## regenerate crds/ from the API models
+	$(PY) -m tradingbot_operator.api.crd > crds/tradingbot.dev_tradingbots.yaml
+
+run-operator: setup ## run the operator in the foreground against $$KUBECONFIG (default: the local cluster)
+	KUBECONFIG=$${KUBECONFIG:-$(KUBECONFIG_LOCAL)} $(VENV)/bin/tradingbot-operator
 
 clean: cluster-down ## remove the virtualenv and caches (the binary cache in ~/.cache/tradingbot stays)
 	rm -rf $(VENV) .pytest_cache .ruff_cache
