@@ -1,0 +1,179 @@
+"""plan_bot end to end (pure): desired objects, config hashing, validation and status stability."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.unit.operator.world import T0
+from tradingbot_operator.planner.bot import BotInput, Plan, plan_bot
+from tradingbot_operator.planner.observed import Observed, ObservedPod, from_deployment
+
+NS = "bots"
+
+
+def plan(
+    spec: dict[str, Any] | None = None,
+    status: dict[str, Any] | None = None,
+    observed: Observed | None = None,
+    generation: int = 1,
+) -> Plan:
+    bot = BotInput("kraken", NS, generation, spec or {}, status or {}, uid="uid-1")
+    return plan_bot(bot, observed or Observed(), "img:1", T0)
+
+
+def by_kind(p: Plan, kind: str) -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["name"]: o for o in p.objects if o["kind"] == kind}
+
+
+def running(spec: dict[str, Any] | None = None) -> tuple[Plan, Observed]:
+    """Plan once, then pretend every planned Deployment exists and is Ready, until all are created."""
+    status: dict[str, Any] = {}
+    deployments: dict[str, dict[str, Any]] = {}
+    for _ in range(10):
+        components = [d["metadata"]["labels"]["app.kubernetes.io/component"] for d in deployments.values()]
+        observed = Observed(
+            deployments={
+                c: from_deployment(d) for c, d in zip(components, deployments.values(), strict=True)
+            },
+            pods={c: (ObservedPod(f"{c}-0", c, ready=True, terminating=False),) for c in components},
+        )
+        p = plan(spec, status, observed)
+        status = p.status
+        new = {n: _ready(d) for n, d in by_kind(p, "Deployment").items()}
+        if new.keys() == deployments.keys() and p.status.get("startupPhase") == "Complete":
+            return p, observed
+        deployments = new
+    raise AssertionError("did not converge")
+
+
+def _ready(d: dict[str, Any]) -> dict[str, Any]:
+    n = d["spec"]["replicas"]
+    return {
+        **d,
+        "metadata": {**d["metadata"], "generation": 1},
+        "status": {"observedGeneration": 1, "readyReplicas": n, "availableReplicas": n, "updatedReplicas": n},
+    }
+
+
+def test_deployments_follow_the_design_conventions() -> None:
+    p, _ = running()
+    gateway = by_kind(p, "Deployment")["kraken-gateway"]
+    labels = gateway["metadata"]["labels"]
+    assert labels["app.kubernetes.io/name"] == "tradingbot"
+    assert labels["app.kubernetes.io/instance"] == "kraken"
+    assert labels["app.kubernetes.io/component"] == "gateway"
+    assert labels["app.kubernetes.io/managed-by"] == "tradingbot-operator"
+    assert labels["tradingbot.dev/phase"] == "Network"
+    assert gateway["metadata"]["ownerReferences"][0]["uid"] == "uid-1"
+    pod = gateway["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["resources"]["limits"]["memory"] == "256Mi"
+    assert container["args"][:2] == ["tradingbot-component", "gateway"]
+    assert "--configmap" in container["args"] and f"{NS}/kraken-config" in container["args"]
+
+
+def test_only_auth_and_the_simulator_mount_credentials() -> None:
+    p, _ = running()
+    mounting = {
+        name
+        for name, d in by_kind(p, "Deployment").items()
+        if any(v["name"] == "credentials" for v in d["spec"]["template"]["spec"]["volumes"])
+    }
+    assert mounting == {"kraken-auth", "kraken-exchange-sim"}
+
+
+def test_single_writers_never_overlap_during_rollouts() -> None:
+    p, _ = running()
+    strategies = {n: d["spec"]["strategy"]["type"] for n, d in by_kind(p, "Deployment").items()}
+    assert strategies["kraken-auth"] == strategies["kraken-storage"] == "Recreate"
+    assert strategies["kraken-gateway"] == "RollingUpdate"
+
+
+def test_services_only_for_components_that_serve() -> None:
+    p, _ = running()
+    assert "kraken-trader" not in by_kind(p, "Service")
+    assert "kraken-gateway" in by_kind(p, "Service")
+
+
+def test_configmap_has_endpoints_of_this_bot_and_no_secrets() -> None:
+    p = plan()
+    document = json.loads(by_kind(p, "ConfigMap")["kraken-config"]["data"]["config.json"])
+    assert document["endpoints"]["gateway"] == "http://kraken-gateway.bots.svc:8080"
+    assert document["endpoints"]["exchange_ws"] == "ws://kraken-exchange-sim.bots.svc:8080/v2"
+    assert "dsn" not in document["storage"]
+
+
+def test_explicit_endpoint_wins() -> None:
+    p = plan(
+        {
+            "exchange": {"mode": "live", "credentialsSecret": "kraken-api"},
+            "config": {"endpoints": {"exchange_rest": "https://proxy.internal"}},
+        }
+    )
+    document = json.loads(by_kind(p, "ConfigMap")["kraken-config"]["data"]["config.json"])
+    assert document["endpoints"]["exchange_rest"] == "https://proxy.internal"
+    assert document["endpoints"]["exchange_ws"] == "wss://ws.kraken.com/v2"
+
+
+def _template_hashes(spec: dict[str, Any]) -> dict[str, str]:
+    p, _ = running(spec)
+    return {
+        n: d["metadata"]["annotations"]["tradingbot.dev/applied-hash"]
+        for n, d in by_kind(p, "Deployment").items()
+    }
+
+
+def test_hot_change_changes_no_deployment_and_restart_change_only_its_readers() -> None:
+    base = _template_hashes({})
+    hot = _template_hashes({"config": {"trading": {"profit_target": 0.009}}})
+    assert hot == base
+    restart = _template_hashes({"config": {"rate_limiting": {"tier": "pro"}}})
+    assert {n for n in base if base[n] != restart[n]} == {"kraken-gateway", "kraken-exchange-sim"}
+
+
+def test_config_generation_counts_changes() -> None:
+    first = plan()
+    assert first.status["config"]["generation"] == 1
+    same = plan(status=first.status)
+    assert same.status["config"] == first.status["config"]
+    changed = plan({"config": {"trading": {"profit_target": 0.009}}}, status=first.status)
+    assert changed.status["config"]["generation"] == 2
+
+
+def test_invalid_spec_creates_nothing_and_says_why() -> None:
+    p = plan({"components": [{"name": "x", "image": "i", "phase": "Services", "dependsOn": ["x"]}]})
+    assert not p.valid and p.objects == []
+    valid = next(c for c in p.status["conditions"] if c["type"] == "ConfigValid")
+    assert valid["status"] == "False"
+    assert valid["message"] == "spec.components[0].dependsOn: 'x' cannot depend on itself"
+    assert [e.reason for e in p.events] == ["InvalidSpec"]
+    # The same problem again is not announced twice.
+    again = plan(
+        {"components": [{"name": "x", "image": "i", "phase": "Services", "dependsOn": ["x"]}]},
+        status=p.status,
+    )
+    assert again.events == [] and again.status == p.status
+
+
+def test_pydantic_errors_carry_the_field_path() -> None:
+    p = plan({"config": {"trading": {"profit_target": 2}}})
+    valid = next(c for c in p.status["conditions"] if c["type"] == "ConfigValid")
+    assert valid["message"].startswith("spec.config.trading.profit_target: ")
+
+
+def test_replanning_an_unchanged_bot_yields_the_same_status_and_no_events() -> None:
+    p, observed = running()
+    again = plan(status=p.status, observed=observed)
+    assert again.status == p.status
+    assert again.events == []
+    assert p.status["phase"] == "Running" and p.status["ready"] == "8/8"
