@@ -38,7 +38,7 @@ class OperatorProcess:
         ]
         if self.namespace:
             args += ["--namespace", self.namespace]
-        env = {**os.environ, "KUBECONFIG": str(self.cluster.kubeconfig)}
+        env = {**os.environ, "KUBECONFIG": str(self.cluster.state_dir / "operator.kubeconfig")}
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         log.close()

@@ -1,0 +1,182 @@
+"""A component process watching its ConfigMap through a real API server: a patched ConfigMap reaches
+`/config` (value and generation) in well under a second, a bad one is rejected, the API wins over a
+stale mounted file, and the process reports its generation on its own Pod."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from tests.integration.components.process import ComponentProcess, ComponentRunner
+from tests.support.cluster import LocalCluster
+from tests.support.waiting import async_wait_until, wait_until
+from tradingbot_components.config.kube import api_client
+from tradingbot_components.config.sources import ConfigMapSource, SourceDocument
+
+ANNOTATION = "tradingbot.dev/config-generation"
+DEADLINE = 3.0  # generous for CI; the measured latency is asserted separately
+
+
+def configmap(name: str, document: dict[str, Any], generation: int) -> str:
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "annotations": {ANNOTATION: str(generation)}},
+            "data": {"config.json": json.dumps(document)},
+        }
+    )
+
+
+def document(tmp_path: Path, profit: float) -> dict[str, Any]:
+    return {"trading": {"profit_target": profit}, "storage": {"sqlite_path": str(tmp_path / "s.db")}}
+
+
+def apply(cluster: LocalCluster, namespace: str, name: str, doc: dict[str, Any], generation: int) -> None:
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=configmap(name, doc, generation))
+
+
+def wait_for(process: ComponentProcess, profit: float, generation: int) -> float:
+    """Seconds until `/config` shows `profit` at `generation`."""
+    started = time.monotonic()
+
+    def probe() -> bool:
+        seen = process.get("/config").json
+        return bool(seen["generation"] == generation and seen["config"]["trading"]["profit_target"] == profit)
+
+    wait_until(probe, timeout=DEADLINE, interval=0.02, what=f"generation {generation} in /config")
+    return time.monotonic() - started
+
+
+def start(
+    components: ComponentRunner, cluster: LocalCluster, *args: str, env: dict[str, str] | None = None
+) -> ComponentProcess:
+    process = components.start("storage", *args, env={"KUBECONFIG": str(cluster.kubeconfig), **(env or {})})
+    process.wait_ready()
+    return process
+
+
+def test_a_patched_configmap_reaches_the_process_quickly(
+    cluster: LocalCluster, namespace: str, components: ComponentRunner, tmp_path: Path
+) -> None:
+    apply(cluster, namespace, "bot-config", document(tmp_path, 0.006), 3)
+    storage = start(components, cluster, "--configmap", f"{namespace}/bot-config")
+    assert storage.get("/config").json["generation"] == 3
+    sources = storage.get("/healthz").json["config_sources"]
+    assert sources == {f"configmap:{namespace}/bot-config": {"connected": True, "primary": True}}
+
+    latencies = []
+    for generation, profit in ((4, 0.007), (5, 0.0075), (6, 0.008)):
+        apply(cluster, namespace, "bot-config", document(tmp_path, profit), generation)
+        latencies.append(wait_for(storage, profit, generation))
+    print(f"ConfigMap -> /config latencies: {[round(x, 3) for x in latencies]}")
+    assert min(latencies) < 1.0, latencies  # well under a second
+    assert storage.get("/healthz").json["pid"] == storage.pid
+
+    apply(cluster, namespace, "bot-config", document(tmp_path, 7.0), 7)  # invalid: profit_target < 1
+
+    def rejected() -> dict[str, Any] | None:
+        config = storage.get("/healthz").json["config"]
+        return config if config["last_error"] else None
+
+    config = wait_until(rejected, timeout=DEADLINE, what="the rejection")
+    assert config["last_error"]["generation"] == 7
+    assert config["last_error"]["errors"][0]["path"] == "trading.profit_target"
+    assert storage.get("/config").json["generation"] == 6
+    assert storage.get("/readyz").status == 503
+    assert "tradingbot_config_rejected_total 1.0" in storage.get("/metrics").body
+
+    apply(cluster, namespace, "bot-config", document(tmp_path, 0.009), 8)
+    wait_for(storage, 0.009, 8)
+    storage.wait_ready(timeout=DEADLINE)
+    assert storage.terminate() == 0
+
+
+def test_the_api_wins_over_a_stale_mounted_file(
+    cluster: LocalCluster, namespace: str, components: ComponentRunner, tmp_path: Path
+) -> None:
+    apply(cluster, namespace, "bot-config", document(tmp_path, 0.006), 10)
+    mounted = tmp_path / "config.json"
+    mounted.write_text(json.dumps(document(tmp_path, 0.001)))  # what a lagging kubelet still shows
+    storage = start(components, cluster, "--config", str(mounted), "--configmap", f"{namespace}/bot-config")
+    assert storage.get("/config").json == {**storage.get("/config").json, "generation": 10}
+    assert storage.get("/config").json["config"]["trading"]["profit_target"] == 0.006
+
+    mounted.write_text(json.dumps(document(tmp_path, 0.002)))  # ignored while the watch is connected
+    apply(cluster, namespace, "bot-config", document(tmp_path, 0.0065), 11)
+    wait_for(storage, 0.0065, 11)
+    assert not any("file:" in e.get("message", "") and "applied" in e["message"] for e in storage.logs())
+
+
+def test_the_process_reports_its_generation_on_its_pod(
+    cluster: LocalCluster, namespace: str, components: ComponentRunner, tmp_path: Path
+) -> None:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "storage-0"},
+        "spec": {"containers": [{"name": "storage", "image": "example.invalid/tradingbot:0"}]},
+    }
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(pod))
+    apply(cluster, namespace, "bot-config", document(tmp_path, 0.006), 21)
+    env = {"POD_NAME": "storage-0", "POD_NAMESPACE": namespace}
+    storage = start(components, cluster, "--configmap", f"{namespace}/bot-config", env=env)
+
+    def annotated(expected: str) -> bool:
+        result = cluster.kubectl("get", "pod", "storage-0", "-n", namespace, "-o", "json")
+        return bool(json.loads(result.stdout)["metadata"].get("annotations", {}).get(ANNOTATION) == expected)
+
+    wait_until(lambda: annotated("21"), timeout=DEADLINE, what="generation 21 on the pod")
+    apply(cluster, namespace, "bot-config", document(tmp_path, 0.007), 22)
+    wait_for(storage, 0.007, 22)
+    wait_until(lambda: annotated("22"), timeout=DEADLINE, what="generation 22 on the pod")
+    assert storage.get("/healthz").json["pod_reported_generation"] == 22
+
+
+async def test_the_source_reconnects_with_backoff_and_relists_on_410(
+    cluster: LocalCluster, namespace: str, tmp_path: Path
+) -> None:
+    apply(cluster, namespace, "bot-config", document(tmp_path, 0.006), 1)
+    failures = {"left": 2}
+
+    async def flaky_factory() -> Any:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ConnectionError("API server unreachable")
+        return await api_client({"KUBECONFIG": str(cluster.kubeconfig)})
+
+    seen: list[SourceDocument] = []
+
+    async def sink(found: SourceDocument) -> None:
+        seen.append(found)
+
+    source = ConfigMapSource(namespace, "bot-config", sink, factory=flaky_factory)
+    expired = {"count": 0}
+    real_watch = source._watch
+
+    async def watch_once_expired(version: str) -> str:
+        if not expired["count"]:
+            expired["count"] += 1
+            raise ApiException(status=410, reason="Expired: too old resource version")
+        return await real_watch(version)
+
+    source._watch = watch_once_expired  # type: ignore[method-assign]
+    await source.start()
+    try:
+
+        async def delivered(count: int) -> bool:
+            return len(seen) >= count and source.connected
+
+        await async_wait_until(lambda: delivered(1), timeout=10, what="the first delivery after reconnecting")
+        assert failures["left"] == 0 and expired["count"] == 1
+        assert seen[0].generation == 1 and seen[0].document is not None
+        apply(cluster, namespace, "bot-config", document(tmp_path, 0.007), 2)
+        await async_wait_until(lambda: delivered(2), timeout=DEADLINE, what="the change after the relist")
+        assert seen[-1].generation == 2
+        assert len({s.origin for s in seen}) == len(seen)  # the relist did not redeliver version 1
+    finally:
+        await source.stop()
