@@ -87,32 +87,49 @@ make_pki() {
     openssl genrsa -out ca.key 2048
     openssl req -x509 -new -nodes -key ca.key -subj "/CN=tradingbot-local-ca" -days 3650 -out ca.crt
     openssl req -new -newkey rsa:2048 -nodes -keyout apiserver.key -subj "/CN=kube-apiserver" -out apiserver.csr
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.0.0.1\nextendedKeyUsage=serverAuth\n' >apiserver.ext
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.96.0.1\nextendedKeyUsage=serverAuth\n' >apiserver.ext
     openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -out apiserver.crt -extfile apiserver.ext
     # O=system:masters makes the admin cluster-admin under RBAC.
     openssl req -new -newkey rsa:2048 -nodes -keyout admin.key -subj "/O=system:masters/CN=tradingbot-admin" -out admin.csr
     printf 'extendedKeyUsage=clientAuth\n' >admin.ext
     openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -out admin.crt -extfile admin.ext
+    # The operator's own identity (also cluster-admin here), so its API requests can be told apart (audit log).
+    openssl req -new -newkey rsa:2048 -nodes -keyout operator.key -subj "/O=system:masters/CN=tradingbot-operator" -out operator.csr
+    openssl x509 -req -in operator.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -out operator.crt -extfile admin.ext
     openssl genrsa -out sa.key 2048
     openssl rsa -in sa.key -pubout -out sa.pub
   ) >"$D/logs/pki.log" 2>&1 || { cat "$D/logs/pki.log" >&2; die "could not create the PKI with openssl"; }
 }
 
 write_kubeconfig() {
-  cat >"$D/kubeconfig" <<KC
+  local file="$1" user="$2" cert="$3"
+  cat >"$file" <<KC
 apiVersion: v1
 kind: Config
 clusters:
 - name: tradingbot-local
   cluster: {server: "https://127.0.0.1:$APISERVER_PORT", certificate-authority: "$D/pki/ca.crt"}
 users:
-- name: tradingbot-admin
-  user: {client-certificate: "$D/pki/admin.crt", client-key: "$D/pki/admin.key"}
+- name: $user
+  user: {client-certificate: "$D/pki/$cert.crt", client-key: "$D/pki/$cert.key"}
 contexts:
 - name: tradingbot-local
-  context: {cluster: tradingbot-local, user: tradingbot-admin}
+  context: {cluster: tradingbot-local, user: $user}
 current-context: tradingbot-local
 KC
+}
+
+# Requests made as the operator are audited (metadata only), so benchmarks can count them.
+write_audit_policy() {
+  cat >"$D/audit-policy.yaml" <<POLICY
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  users: ["tradingbot-operator"]
+- level: None
+POLICY
 }
 
 # start NAME BINARY ARGS...: run detached in its own session, log to .cluster/logs/NAME.log, record the pid.
@@ -154,7 +171,9 @@ KCM_PORT=$KCM_PORT
 SCHED_PORT=$SCHED_PORT
 KWOK_PORT=$KWOK_PORT
 PORTS
-  write_kubeconfig
+  write_kubeconfig "$D/kubeconfig" tradingbot-admin admin
+  write_kubeconfig "$D/operator.kubeconfig" tradingbot-operator operator
+  write_audit_policy
 
   start etcd "$ETCD_BIN/etcd" --name=local --data-dir="$D/etcd" \
     --listen-client-urls="http://127.0.0.1:$ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
@@ -174,8 +193,9 @@ PORTS
     --enable-admission-plugins=NamespaceLifecycle,ServiceAccount,LimitRanger,ResourceQuota,DefaultStorageClass,PodSecurity \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$D/pki/sa.pub" --service-account-signing-key-file="$D/pki/sa.key" \
-    --service-cluster-ip-range=10.0.0.0/24 \
-    --allow-privileged=true --profiling=false
+    --service-cluster-ip-range=10.96.0.0/16 \
+    --allow-privileged=true --profiling=false \
+    --audit-policy-file="$D/audit-policy.yaml" --audit-log-path="$D/logs/audit.log" --audit-log-maxsize=200
   wait_for "kube-apiserver /readyz" 90 curl -sf --cacert "$D/pki/ca.crt" "https://127.0.0.1:$APISERVER_PORT/readyz"
 
   start kube-controller-manager "$K8S_BIN/kube-controller-manager" --kubeconfig="$D/kubeconfig" \

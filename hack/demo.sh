@@ -28,7 +28,7 @@ up() {
   if pid="$(operator_pid)"; then
     log "operator already running (pid $pid)"
   else
-    setsid "$ROOT/.venv/bin/tradingbot-operator" --liveness "http://127.0.0.1:0/healthz" \
+    KUBECONFIG="$D/operator.kubeconfig" setsid "$ROOT/.venv/bin/tradingbot-operator" --liveness "http://127.0.0.1:0/healthz" \
       >"$D/logs/operator.log" 2>&1 </dev/null &
     echo $! >"$D/run/operator.pid"
     log "operator started (pid $!, log $D/logs/operator.log)"

@@ -23,6 +23,7 @@ class OperatorContext:
     applied: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (kind, ns, name) -> applied hash
     statuses: dict[BotKey, dict[str, Any]] = field(default_factory=dict)  # last status written per bot
     credentials: set[tuple[str, str]] = field(default_factory=set)  # (ns, secret) known to exist
+    apply_errors: dict[BotKey, str] = field(default_factory=dict)  # last apply failure, announced once
 
     def wakeup(self, key: BotKey) -> asyncio.Event:
         return self.wakeups.setdefault(key, asyncio.Event())

@@ -20,7 +20,7 @@ from tradingbot_operator.api.constants import Labels
 from tradingbot_operator.planner.observed import from_deployment, from_pod
 from tradingbot_operator.reconciler.context import BotKey, OperatorContext
 from tradingbot_operator.reconciler.kube import Kube
-from tradingbot_operator.reconciler.reconcile import reconcile
+from tradingbot_operator.reconciler.reconcile import ApplyFailed, reconcile
 
 SAFETY_PERIOD = 300.0  # full re-apply (drift repair) even if nothing happened
 MANAGED = {Labels.MANAGED_BY: Labels.MANAGED_BY_VALUE}
@@ -104,6 +104,7 @@ async def run_bot(
     wakeup = ctx.wakeup(key)
     loop = asyncio.get_running_loop()
     next_resync = loop.time() + SAFETY_PERIOD
+    backoff = 1.0
     while not stopped:
         wakeup.clear()
         if loop.time() >= next_resync:
@@ -116,11 +117,14 @@ async def run_bot(
             plan = await reconcile(ctx, body, list(bot_deployments.get(key, [])), list(bot_pods.get(key, [])))
             if plan.requeue_after is not None:
                 timeout = min(timeout, plan.requeue_after)
-        except kopf.TemporaryError:
-            raise
-        except Exception:  # keep the loop alive; the next event or a short backoff retries
-            logger.exception("reconcile of %s/%s failed; retrying", namespace, name)
-            timeout = 5.0
+        except ApplyFailed as error:
+            logger.error("%s; retrying in %.0fs", error, backoff)
+            timeout, backoff = backoff, min(backoff * 2, 60.0)
+        except Exception:  # keep the loop alive; the next event or a backoff retries
+            logger.exception("reconcile of %s/%s failed; retrying in %.0fs", namespace, name, backoff)
+            timeout, backoff = backoff, min(backoff * 2, 60.0)
+        else:
+            backoff = 1.0
         await _wait(wakeup, max(timeout, 0.1), stopped)
 
 

@@ -6,6 +6,7 @@ objects whose applied hash differs, and status is written only when it changed.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterable, Mapping
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
+from kubernetes_asyncio.client.exceptions import ApiException
 
 from tradingbot_operator.api.constants import Annotations, Labels
 from tradingbot_operator.planner.bot import BotInput, Plan, credentials_secret, plan_bot
@@ -89,21 +91,31 @@ async def reconcile(
         uid=meta["uid"],
     )
     plan = plan_bot(bot, observed, ctx.image, datetime.now(UTC))
-    writes = 0
+    writes, failed = 0, None
     if plan.valid:
-        writes += await _apply(ctx, key, plan, observed, deleting)
+        try:
+            writes += await _apply(ctx, key, plan, observed, deleting)
+        except ApplyFailed as error:
+            failed = error
     for event in plan.events:
         kopf.event(dict(body), type=event.type, reason=event.reason, message=event.message)
+    if failed is not None and ctx.apply_errors.get(key) != str(failed):
+        kopf.event(dict(body), type="Warning", reason="ApplyFailed", message=str(failed)[:1000])
+    ctx.apply_errors[key] = str(failed) if failed else ""
     if plan.status != previous_status:
         await ctx.kube.patch_status(meta["namespace"], meta["name"], plan.status)
         writes += 1
     ctx.statuses[key] = plan.status
+    if failed is not None:
+        raise failed
     log.debug("reconciled %s/%s in %.3fs with %d writes", *key, time.monotonic() - started, writes)
     return plan
 
 
 async def _apply(ctx: OperatorContext, key: BotKey, plan: Plan, observed: Observed, deleting: bool) -> int:
+    """Apply what differs; one object's failure does not stop the others (it is reported, then retried)."""
     writes = 0
+    failures: list[str] = []
     for obj in plan.objects:
         kind, meta = obj["kind"], obj["metadata"]
         wanted = meta["annotations"][Annotations.APPLIED_HASH]
@@ -117,11 +129,32 @@ async def _apply(ctx: OperatorContext, key: BotKey, plan: Plan, observed: Observ
             current = ctx.applied.get((kind, meta["namespace"], meta["name"]))
         if current == wanted:
             continue
-        await ctx.kube.apply(obj)
+        try:
+            await ctx.kube.apply(obj)
+        except ApiException as error:
+            failures.append(f"{kind}/{meta['name']}: {_reason(error)}")
+            continue
         ctx.applied[(kind, meta["namespace"], meta["name"])] = wanted
         writes += 1
     namespace, bot = key
     for component in plan.prune:
         await ctx.kube.delete("Deployment", namespace, f"{bot}-{component}")
         writes += 1
+    if failures:
+        raise ApplyFailed(failures)
     return writes
+
+
+class ApplyFailed(Exception):
+    """Some desired objects could not be applied; the message lists each with the API server's reason."""
+
+    def __init__(self, failures: list[str]) -> None:
+        super().__init__("could not apply " + "; ".join(failures))
+        self.failures = failures
+
+
+def _reason(error: ApiException) -> str:
+    try:
+        return str(json.loads(error.body).get("message", error.reason))
+    except (TypeError, ValueError):
+        return f"{error.status} {error.reason}"

@@ -1,0 +1,96 @@
+"""Shared benchmark plumbing: the local cluster, process resource readings, audit counts, result sections.
+
+Results go into docs/benchmarks.md between `<!-- bench:NAME -->` markers, so every benchmark owns one section
+and a rerun replaces it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.support import cluster as local_cluster
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "docs" / "benchmarks.md"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def ensure_cluster() -> local_cluster.LocalCluster:
+    state = ROOT / ".cluster"
+    if local_cluster.is_running(state):
+        return local_cluster.LocalCluster(state)
+    return local_cluster.start(state)
+
+
+@dataclass(frozen=True)
+class ProcessSample:
+    cpu_seconds: float
+    rss_mib: float
+    peak_rss_mib: float
+
+
+def sample_process(pid: int) -> ProcessSample:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    status = Path(f"/proc/{pid}/status").read_text()
+    rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+    peak = int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024
+    return ProcessSample(cpu, rss, peak)
+
+
+def audited_requests(audit_log: Path, user: str, since: datetime, until: datetime) -> Counter[str]:
+    """Requests `user` made in [since, until], by verb, from the apiserver's audit log (one per auditID)."""
+    seen: dict[str, str] = {}
+    if not audit_log.exists():
+        return Counter()
+    with audit_log.open() as lines:
+        for line in lines:
+            if f'"{user}"' not in line:
+                continue
+            event = json.loads(line)
+            if event.get("user", {}).get("username") != user:
+                continue
+            stamp = datetime.fromisoformat(event["requestReceivedTimestamp"].replace("Z", "+00:00"))
+            if since <= stamp <= until:
+                seen[event["auditID"]] = event["verb"]
+    return Counter(seen.values())
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
+
+
+def kubernetes_version(cluster: local_cluster.LocalCluster) -> str:
+    out = cluster.kubectl("version", "-o", "json").stdout
+    return json.loads(out)["serverVersion"]["gitVersion"]
+
+
+def write_section(name: str, body: str) -> None:
+    """Replace (or append) the section `name` of docs/benchmarks.md."""
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    stamped = f"{start}\n{body.rstrip()}\n\n_Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make bench`._\n{end}"
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
+    if start in text:
+        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: stamped, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + stamped + "\n"
+    RESULTS.write_text(text)
+
+
+def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kwargs)  # type: ignore[call-overload]
