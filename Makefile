@@ -63,5 +63,13 @@ crds: setup ## regenerate crds/ from the API models
 run-operator: setup ## run the operator in the foreground against $$KUBECONFIG (default: the local cluster)
 	KUBECONFIG=$${KUBECONFIG:-$(KUBECONFIG_LOCAL)} $(VENV)/bin/tradingbot-operator
 
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	@touch $@
+
+bench: setup $(BENCH_STAMP) binaries ## run the benchmarks; results go to docs/benchmarks.md
+	$(PY) -m bench
+
 clean: cluster-down ## remove the virtualenv and caches (the binary cache in ~/.cache/tradingbot stays)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -18,7 +18,6 @@ import base64
 import json
 import os
 import secrets
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -54,17 +53,25 @@ def baseline_objects(bot: str, namespace: str) -> list[dict]:
     plans = resolve_components(spec, DEFAULT_IMAGE)
     identity = desired.BotIdentity(bot, namespace, spec.exchange.mode, paper_credentials_secret(bot))
     document = public_document(effective_config(spec, SPEC.get("config") or {}, bot, namespace))
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": identity.credentials_secret},
-              "data": {"api-key": base64.b64encode(secrets.token_bytes(32)).decode(),
-                       "api-secret": base64.b64encode(secrets.token_bytes(64)).decode()}}
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": identity.credentials_secret},
+        "data": {
+            "api-key": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "api-secret": base64.b64encode(secrets.token_bytes(64)).decode(),
+        },
+    }
     return [
         secret,
         desired.config_map(identity, document, 1),
         *desired.component_rbac(identity),
         desired.network_policy(identity),
         *(desired.service(identity, p) for p in plans if p.serves),
-        *(desired.deployment(identity, p, p.replicas, restart_hash(document, p.name, p.builtin), None, 300)
-          for p in plans),
+        *(
+            desired.deployment(identity, p, p.replicas, restart_hash(document, p.name, p.builtin), None, 300)
+            for p in plans
+        ),
     ]
 
 
@@ -74,8 +81,16 @@ def run_baseline(cluster: LocalCluster, namespace: str, bots: int) -> float:
     manifest = json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
     started = time.perf_counter()
     cluster.kubectl("apply", "-n", namespace, "-f", "-", input=manifest)
-    cluster.kubectl("rollout", "status", "deployment", "-n", namespace, "-l", "app.kubernetes.io/name=tradingbot",
-                    "--timeout=300s")
+    cluster.kubectl(
+        "rollout",
+        "status",
+        "deployment",
+        "-n",
+        namespace,
+        "-l",
+        "app.kubernetes.io/name=tradingbot",
+        "--timeout=300s",
+    )
     return time.perf_counter() - started
 
 
@@ -89,9 +104,15 @@ def run_operator(cluster: LocalCluster, api: client.ApiClient, namespace: str, b
         body = bot_manifest(f"b{i}")
         custom.create_namespaced_custom_object("tradingbot.dev", "v1alpha1", namespace, "tradingbots", body)
     ready: set[str] = set()
-    for event in stream.stream(custom.list_namespaced_custom_object, "tradingbot.dev", "v1alpha1", namespace,
-                               "tradingbots", resource_version=listing["metadata"]["resourceVersion"],
-                               timeout_seconds=300):
+    for event in stream.stream(
+        custom.list_namespaced_custom_object,
+        "tradingbot.dev",
+        "v1alpha1",
+        namespace,
+        "tradingbots",
+        resource_version=listing["metadata"]["resourceVersion"],
+        timeout_seconds=300,
+    ):
         obj = event["object"]
         conditions = (obj.get("status") or {}).get("conditions", [])
         if any(c["type"] == "Ready" and c["status"] == "True" for c in conditions):
@@ -105,7 +126,9 @@ def run_operator(cluster: LocalCluster, api: client.ApiClient, namespace: str, b
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--bots", type=int, nargs="+", default=[1, 20])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
@@ -133,17 +156,33 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(1)  # requests still in flight for the last status writes
                 after = sample_process(pid)
                 cpu.append(after.cpu_seconds - before.cpu_seconds)
-                counted = audited_requests(cluster.state_dir / "logs" / "audit.log", "tradingbot-operator",
-                                           since - timedelta(seconds=1), datetime.now(UTC))
+                counted = audited_requests(
+                    cluster.state_dir / "logs" / "audit.log",
+                    "tradingbot-operator",
+                    since - timedelta(seconds=1),
+                    datetime.now(UTC),
+                )
                 requests += counted
                 writes += sum(v for k, v in counted.items() if k in ("create", "patch", "update", "delete"))
-                print(f"bots={n} run={run}: operator {op_times[-1]:.2f}s, baseline {base_times[-1]:.2f}s, "
-                      f"requests {sum(counted.values())}", file=sys.stderr)
+                print(
+                    f"bots={n} run={run}: operator {op_times[-1]:.2f}s, baseline {base_times[-1]:.2f}s, "
+                    f"requests {sum(counted.values())}",
+                    file=sys.stderr,
+                )
             peak = sample_process(pid).peak_rss_mib
             total_requests = sum(requests.values())
-            rows.append((n, median(op_times), median(base_times), total_requests / (n * args.runs),
-                         writes / (n * args.runs), median(cpu), peak,
-                         ", ".join(f"{k} {v / (n * args.runs):.1f}" for k, v in sorted(requests.items()))))
+            rows.append(
+                (
+                    n,
+                    median(op_times),
+                    median(base_times),
+                    total_requests / (n * args.runs),
+                    writes / (n * args.runs),
+                    median(cpu),
+                    peak,
+                    ", ".join(f"{k} {v / (n * args.runs):.1f}" for k, v in sorted(requests.items())),
+                )
+            )
     finally:
         operator.stop()
         for ns in namespaces:
@@ -161,8 +200,10 @@ def main(argv: list[str] | None = None) -> int:
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n, op, base, req, wr, cpu_s, peak, _ in rows:
-        lines.append(f"| {n} | {op:.2f} s | {base:.2f} s | {op / base:.2f}× | {req:.1f} | {wr:.1f} | "
-                     f"{cpu_s:.2f} s | {peak:.0f} MiB |")
+        lines.append(
+            f"| {n} | {op:.2f} s | {base:.2f} s | {op / base:.2f}x | {req:.1f} | {wr:.1f} | "
+            f"{cpu_s:.2f} s | {peak:.0f} MiB |"
+        )
     lines += ["", "Requests by verb, per bot: " + "; ".join(f"{n} bots: {verbs}" for n, *_, verbs in rows)]
     write_section("operator-startup", "\n".join(lines))
     print("\n".join(lines))

@@ -177,7 +177,6 @@ def _container(bot: BotIdentity, plan: ComponentPlan) -> dict[str, Any]:
     ]
     if plan.builtin:
         args = [
-            "tradingbot-component",
             plan.name,
             "--config",
             f"{CONFIG_DIR}/{CONFIG_FILE}",
@@ -206,6 +205,8 @@ def _container(bot: BotIdentity, plan: ComponentPlan) -> dict[str, Any]:
         "name": plan.name,
         "image": plan.image,
         "imagePullPolicy": "IfNotPresent",
+        # Built-in components name their entry point explicitly, whatever the image's ENTRYPOINT is.
+        **({"command": ["tradingbot-component"]} if plan.builtin else {}),
         "args": args,
         "env": env,
         "ports": [{"name": "http", "containerPort": plan.port, "protocol": "TCP"}],

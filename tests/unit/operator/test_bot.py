@@ -78,7 +78,7 @@ def test_deployments_follow_the_design_conventions() -> None:
     }
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert container["resources"]["limits"]["memory"] == "256Mi"
-    assert container["args"][:2] == ["tradingbot-component", "gateway"]
+    assert container["command"] == ["tradingbot-component"] and container["args"][0] == "gateway"
     assert "--configmap" in container["args"] and f"{NS}/kraken-config" in container["args"]
 
 

@@ -1,0 +1,31 @@
+"""`make bench`: run every benchmark in turn; each writes its own section of docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+
+# Module names under bench/, each with a main(argv) -> int.
+BENCHMARKS = [
+    "operator_startup",
+]
+
+
+def main() -> int:
+    selected = sys.argv[1:] or BENCHMARKS
+    failed = []
+    for name in selected:
+        started = time.monotonic()
+        print(f"== bench {name}", flush=True)
+        module = importlib.import_module(f"bench.{name}")
+        if module.main([]) != 0:
+            failed.append(name)
+        print(f"== bench {name}: {time.monotonic() - started:.0f}s", flush=True)
+    if failed:
+        print("failed: " + ", ".join(failed), file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
