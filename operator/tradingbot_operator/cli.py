@@ -35,6 +35,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="liveness endpoint URL to serve (default: %(default)s)",
     )
     parser.add_argument("--image", default=None, help="image for the built-in components")
+    parser.add_argument(
+        "--metrics-address",
+        default=os.environ.get("TRADINGBOT_METRICS_ADDRESS", "0.0.0.0:8082"),
+        help="HOST:PORT to serve Prometheus /metrics on (default: %(default)s; empty disables)",
+    )
+    parser.add_argument(
+        "--alert-webhook",
+        default=os.environ.get("TRADINGBOT_ALERT_WEBHOOK", ""),
+        help="URL to POST alerts to as JSON (optional)",
+    )
     parser.add_argument("--log-format", choices=["plain", "json", "full"], default="plain")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser.parse_args(argv)
@@ -44,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.image:
         os.environ["TRADINGBOT_COMPONENT_IMAGE"] = args.image
+    # Settings reach the kopf startup handler through the environment of this process.
+    os.environ["TRADINGBOT_METRICS_ADDRESS"] = args.metrics_address
+    os.environ["TRADINGBOT_ALERT_WEBHOOK"] = args.alert_webhook
     from tradingbot_operator.reconciler import handlers  # noqa: F401  (registers the handlers)
 
     kopf.configure(verbose=args.verbose, log_format=getattr(kopf.LogFormat, args.log_format.upper()))

@@ -79,6 +79,10 @@ class ComponentStatus(KubeModel):
         None, description="Deployment generation at which the component was last seen Ready (startup ratchet)"
     )
     last_recovery: Recovery | None = Field(None, description="The last recovery action")
+    recent_restarts: list[str] = Field(
+        default_factory=list, description="Times of automatic restarts inside the budget window (RFC 3339)"
+    )
+    safe_mode: bool = Field(False, description="Held at 0 replicas while a critical dependency is Unhealthy")
 
 
 class StartupStatus(KubeModel):

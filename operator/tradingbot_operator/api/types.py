@@ -81,6 +81,9 @@ class ComponentRecovery(KubeModel):
     enabled: bool | None = Field(None, description="Restart this component automatically")
     max_restarts: int | None = Field(None, ge=0, le=100, description="Restart budget per window")
     window_seconds: int | None = Field(None, ge=10, le=86400, description="Length of the budget window")
+    backoff_seconds: int | None = Field(
+        None, ge=0, le=3600, description="Wait after a restart before the next one"
+    )
 
 
 class ComponentSpec(KubeModel):
@@ -126,6 +129,16 @@ class RecoveryPolicy(KubeModel):
     enabled: bool = Field(True, description="false: observe and report only")
     max_restarts: int = Field(3, ge=0, le=100, description="Restarts per component per window")
     window_seconds: int = Field(600, ge=10, le=86400, description="Length of the restart budget window")
+    backoff_seconds: int = Field(
+        10,
+        ge=0,
+        le=3600,
+        description="Wait after a restart before the next one (doubles with each restart in the window)",
+    )
+    safe_mode: bool = Field(
+        True,
+        description="Scale the trader to 0 while a critical dependency (gateway, auth, market-data) is Unhealthy",
+    )
 
 
 class TradingBotSpec(KubeModel):

@@ -14,23 +14,20 @@ from typing import Any
 from pydantic import ValidationError
 
 from tradingbot_operator.api.status import (
-    Alert,
-    BotPhase,
-    ComponentState,
-    ComponentStatus,
     ConfigStatus,
-    Health,
     TradingBotStatus,
 )
 from tradingbot_operator.api.types import ExchangeMode, TradingBotSpec
 from tradingbot_operator.planner import desired
-from tradingbot_operator.planner.catalog import ComponentPlan, resolve_components
+from tradingbot_operator.planner.catalog import resolve_components
 from tradingbot_operator.planner.conditions import ConditionUpdate, merge_conditions
 from tradingbot_operator.planner.config import digest, effective_config, public_document, restart_hash
 from tradingbot_operator.planner.graph import SpecProblem, dependency_graph, startup_order, validate
-from tradingbot_operator.planner.health import Assessment, assess, worst
+from tradingbot_operator.planner.health import Assessment, assess, health_events
 from tradingbot_operator.planner.lifecycle import Decision, Event, Memory, Mode, Outcome, decide
 from tradingbot_operator.planner.observed import Observed
+from tradingbot_operator.planner.recovery import RecoveryAction, plan_recovery
+from tradingbot_operator.planner.report import build_status
 from tradingbot_operator.planner.timefmt import format_time
 
 MAX_ALERTS = 20
@@ -47,6 +44,7 @@ class BotInput:
     status: Mapping[str, Any]
     deleting: bool = False
     uid: str = ""
+    restart_request: str | None = None  # value of the tradingbot.dev/restart annotation
 
 
 @dataclass(frozen=True)
@@ -59,6 +57,8 @@ class Plan:
     requeue_after: float | None = None
     valid: bool = True
     finished_teardown: bool = False  # delete: every component is gone, the finalizer may go
+    recovery_actions: list[RecoveryAction] = field(default_factory=list)
+    clear_restart_request: bool = False  # the manual restart annotation was carried out
     credentials_secret: str | None = None  # the Secret the bot needs (paper: made by the operator)
 
 
@@ -146,7 +146,32 @@ def plan_bot(bot: BotInput, observed: Observed, operator_image: str, now: dateti
         startup=previous.startup,
         ready_generation={c.name: c.ready_generation for c in previous.components if c.ready_generation},
     )
-    decision = decide(plans, graph, observed, memory, spec.startup, mode, bot.generation, now)
+    previous_rows = {c.name: c for c in previous.components}
+    held = frozenset(c.name for c in previous.components if c.safe_mode) if mode is Mode.RUN else frozenset()
+    restart_counts = {c.name: c.restarts for c in previous.components}
+
+    def evaluate(hold: frozenset[str]) -> tuple[Decision, dict[str, Assessment]]:
+        decided = decide(plans, graph, observed, memory, spec.startup, mode, bot.generation, now, hold)
+        complete = decided.startup.completed_at is not None
+        return decided, assess(plans, graph, observed, decided.verdicts, restart_counts, complete)
+
+    decision, health = evaluate(held)
+    recovery = plan_recovery(
+        plans,
+        health,
+        observed,
+        previous_rows,
+        startup_complete=mode is Mode.RUN and decision.outcome is Outcome.COMPLETE,
+        safe_mode=spec.recovery.safe_mode,
+        restart_request=bot.restart_request,
+        now=now,
+    )
+    if recovery.held != held:
+        decision, health = evaluate(recovery.held)
+    restarts = decision.restarts | recovery.restarts
+    events = [*decision.events, *recovery.events]
+    if mode is Mode.RUN:
+        events += health_events(plans, health, {c.name: c.health for c in previous.components})
 
     objects = [
         desired.config_map(identity, document, config_status.generation),
@@ -159,9 +184,7 @@ def plan_bot(bot: BotInput, observed: Observed, operator_image: str, now: dateti
         if plan.name not in decision.replicas:
             continue
         current = observed.deployments.get(plan.name)
-        restarted_at = (
-            stamp if plan.name in decision.restarts else (current.restarted_at if current else None)
-        )
+        restarted_at = stamp if plan.name in restarts else (current.restarted_at if current else None)
         objects.append(
             desired.deployment(
                 identity,
@@ -175,170 +198,34 @@ def plan_bot(bot: BotInput, observed: Observed, operator_image: str, now: dateti
     known = {p.name for p in plans}
     prune = sorted(name for name in observed.deployments if name not in known)
 
-    health = assess(
-        plans, graph, observed, decision.verdicts, {c.name: c.restarts for c in previous.components}
+    status = build_status(
+        bot.name,
+        bot.generation,
+        plans,
+        observed,
+        decision,
+        health,
+        recovery,
+        events,
+        previous,
+        config_status,
+        mode,
+        now,
     )
-    status = _status(bot, spec, plans, observed, decision, health, previous, config_status, mode, now)
     return Plan(
         objects=objects,
         prune=prune,
-        restarts=decision.restarts,
+        restarts=restarts,
         status=_dump(status),
-        events=decision.events,
-        requeue_after=decision.requeue_after,
+        events=events,
+        requeue_after=_earliest(decision.requeue_after, recovery.requeue_after),
+        recovery_actions=list(recovery.actions),
+        clear_restart_request=recovery.clear_request,
         finished_teardown=mode is Mode.DELETE and decision.outcome is Outcome.STOPPED,
         credentials_secret=secret,
     )
 
 
-def _bot_phase(mode: Mode, decision: Decision, health: Health) -> BotPhase:
-    if mode is Mode.DELETE:
-        return BotPhase.TERMINATING
-    if mode is Mode.SUSPEND:
-        return BotPhase.SUSPENDED
-    if decision.outcome in (Outcome.FAILED, Outcome.ROLLING_BACK):
-        return BotPhase.FAILED
-    if decision.outcome is Outcome.STARTING:
-        return BotPhase.STARTING if decision.startup.started else BotPhase.PENDING
-    return BotPhase.RUNNING if health is Health.HEALTHY else BotPhase.DEGRADED
-
-
-def _status(
-    bot: BotInput,
-    spec: TradingBotSpec,
-    plans: list[ComponentPlan],
-    observed: Observed,
-    decision: Decision,
-    health: Mapping[str, Assessment],
-    previous: TradingBotStatus,
-    config_status: ConfigStatus,
-    mode: Mode,
-    now: datetime,
-) -> TradingBotStatus:
-    old_rows = {c.name: c for c in previous.components}
-    rows = []
-    for plan in plans:
-        deployment = observed.deployments.get(plan.name)
-        pods = observed.pods_of(plan.name)
-        verdict, assessment = decision.verdicts[plan.name], health[plan.name]
-        generations = {
-            p.config_generation for p in pods if p.config_generation is not None and not p.terminating
-        }
-        old = old_rows.get(plan.name)
-        rows.append(
-            ComponentStatus(
-                name=plan.name,
-                phase=plan.phase,
-                state=verdict.state,
-                ready=f"{sum(1 for p in pods if p.ready and not p.terminating)}/{deployment.replicas if deployment else plan.replicas}",
-                health=assessment.health,
-                reason=assessment.reason if assessment.health is not Health.UNKNOWN else verdict.reason,
-                message=assessment.message if assessment.health is not Health.UNKNOWN else verdict.message,
-                root_cause=assessment.root_cause,
-                restarts=sum(p.restarts for p in pods),
-                config_generation=min(generations) if generations else None,
-                ready_generation=decision.ready_generation.get(plan.name),
-                last_recovery=old.last_recovery if old else None,
-            )
-        )
-    critical = [health[p.name].health for p in plans if p.critical and p.replicas > 0]
-    bot_health = worst(critical) if critical else Health.UNKNOWN
-    ready = sum(1 for r in rows if r.state is ComponentState.READY)
-    phase = _bot_phase(mode, decision, bot_health)
-    stamp = format_time(now)
-    conditions = merge_conditions(
-        previous.conditions,
-        _condition_updates(mode, decision, rows, plans, health, bot_health),
-        bot.generation,
-        stamp,
-    )
-    alerts = [
-        Alert(time=stamp, severity="warning", component=bot.name, reason=e.reason, message=e.message)
-        for e in reversed(decision.events)
-        if e.type == "Warning"
-    ]
-    return TradingBotStatus(
-        phase=phase,
-        startup_phase=(
-            decision.current_phase.value
-            if decision.current_phase
-            else ("Complete" if decision.outcome is Outcome.COMPLETE else "")
-        ),
-        ready=f"{ready}/{len(plans)}",
-        health=bot_health,
-        observed_generation=bot.generation,
-        conditions=conditions,
-        components=rows,
-        startup=decision.startup,
-        config=config_status,
-        alerts=[*alerts, *previous.alerts][:MAX_ALERTS],
-    )
-
-
-def _condition_updates(
-    mode: Mode,
-    decision: Decision,
-    rows: list[ComponentStatus],
-    plans: list[ComponentPlan],
-    health: Mapping[str, Assessment],
-    bot_health: Health,
-) -> list[ConditionUpdate]:
-    current = decision.current_phase
-    waiting = [
-        r for r in rows if r.state in (ComponentState.WAITING, ComponentState.STARTING) and r.phase == current
-    ]
-    outcome = decision.outcome
-    if mode is not Mode.RUN:
-        stopping = [r.name for r in rows if r.state is ComponentState.STOPPING]
-        word = "Deleting" if mode is Mode.DELETE else "Suspending"
-        done = outcome is Outcome.STOPPED
-        ready = ConditionUpdate(
-            "Ready",
-            False,
-            "Suspended" if mode is Mode.SUSPEND else "Terminating",
-            "every component is stopped" if done else "stopping " + ", ".join(stopping),
-        )
-        progressing = ConditionUpdate(
-            "Progressing",
-            not done,
-            word if not done else "Stopped",
-            "" if done else "stopping in reverse phase order: " + ", ".join(stopping),
-        )
-    elif outcome in (Outcome.FAILED, Outcome.ROLLING_BACK):
-        failed = ", ".join(decision.startup.failed_components)
-        rolled = "; rolled back" if outcome is Outcome.FAILED and decision.startup.started else ""
-        ready = ConditionUpdate("Ready", False, "StartupFailed", f"{failed} never became Ready{rolled}")
-        progressing = ConditionUpdate(
-            "Progressing",
-            outcome is Outcome.ROLLING_BACK,
-            "RollingBack" if outcome is Outcome.ROLLING_BACK else "StartupFailed",
-            "scaling down what the attempt started, in reverse order"
-            if outcome is Outcome.ROLLING_BACK
-            else f"{failed} never became Ready",
-        )
-    elif outcome is Outcome.STARTING:
-        phase = decision.current_phase.value if decision.current_phase else ""
-        names = ", ".join(f"{r.name} ({r.reason})" for r in waiting)
-        ready = ConditionUpdate("Ready", False, "StartupInProgress", f"starting phase {phase}")
-        progressing = ConditionUpdate(
-            "Progressing", True, "WaitingForPhase", f"phase {phase}: waiting for {names}"
-        )
-    else:
-        unready = [p.name for p in plans if p.critical and health[p.name].health is Health.UNHEALTHY]
-        ready = ConditionUpdate(
-            "Ready",
-            not unready,
-            "AllComponentsReady" if not unready else "ComponentsNotReady",
-            "" if not unready else "not ready: " + ", ".join(unready),
-        )
-        progressing = ConditionUpdate("Progressing", False, "StartupComplete", "every phase is Ready")
-    troubled = [
-        f"{p.name}: {health[p.name].reason}"
-        + (f" (root cause {health[p.name].root_cause})" if health[p.name].root_cause else "")
-        for p in plans
-        if p.critical and health[p.name].health in (Health.DEGRADED, Health.UNHEALTHY)
-    ]
-    degraded = ConditionUpdate(
-        "Degraded", bool(troubled), "ComponentsUnhealthy" if troubled else "AllHealthy", "; ".join(troubled)
-    )
-    return [ready, progressing, degraded, ConditionUpdate("ConfigValid", True, "Valid", "")]
+def _earliest(*delays: float | None) -> float | None:
+    present = [d for d in delays if d is not None]
+    return min(present) if present else None

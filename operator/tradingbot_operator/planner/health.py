@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from tradingbot_operator.api.status import ComponentState, Health
 from tradingbot_operator.planner.catalog import ComponentPlan
 from tradingbot_operator.planner.graph import Graph
-from tradingbot_operator.planner.lifecycle import ComponentVerdict
+from tradingbot_operator.planner.lifecycle import ComponentVerdict, Event
 from tradingbot_operator.planner.observed import Observed
 
 _RANK = {Health.HEALTHY: 0, Health.UNKNOWN: 1, Health.DEGRADED: 2, Health.UNHEALTHY: 3}
@@ -31,7 +31,7 @@ class Assessment:
 
 
 def _own(
-    plan: ComponentPlan, observed: Observed, verdict: ComponentVerdict, previous_restarts: int
+    plan: ComponentPlan, observed: Observed, verdict: ComponentVerdict, previous_restarts: int, started: bool
 ) -> Assessment:
     if verdict.state in (ComponentState.WAITING, ComponentState.STOPPED, ComponentState.STOPPING):
         return Assessment(Health.UNKNOWN, verdict.reason or verdict.state.value, verdict.message)
@@ -53,7 +53,7 @@ def _own(
         )
     wanted = deployment.replicas
     ready = sum(1 for p in pods if p.ready and not p.terminating)
-    if verdict.state is ComponentState.STARTING and ready < wanted:
+    if verdict.state is ComponentState.STARTING and not started and ready < wanted:
         return Assessment(Health.UNKNOWN, "Starting", f"{ready}/{wanted} pods ready")
     if wanted and ready == 0:
         return Assessment(Health.UNHEALTHY, "NotReady", f"0/{wanted} pods ready")
@@ -78,9 +78,16 @@ def assess(
     observed: Observed,
     verdicts: Mapping[str, ComponentVerdict],
     previous_restarts: Mapping[str, int],
+    startup_complete: bool = False,
 ) -> dict[str, Assessment]:
-    """Own health first, then cascade: a healthy-looking component whose dependency is unhealthy is Degraded."""
-    own = {p.name: _own(p, observed, verdicts[p.name], previous_restarts.get(p.name, 0)) for p in plans}
+    """Own health first, then cascade: a healthy-looking component whose dependency is unhealthy is Degraded.
+
+    Before startup completes, a component that is still coming up is Unknown ("Starting"), not Unhealthy.
+    """
+    own = {
+        p.name: _own(p, observed, verdicts[p.name], previous_restarts.get(p.name, 0), startup_complete)
+        for p in plans
+    }
 
     def root_cause(name: str, seen: frozenset[str] = frozenset()) -> str | None:
         # The deepest unhealthy dependency, so the status points at the failure, not at its victims.
@@ -105,3 +112,28 @@ def assess(
         else:
             result[plan.name] = mine
     return result
+
+
+def health_events(
+    plans: Sequence[ComponentPlan], health: Mapping[str, Assessment], previous: Mapping[str, Health]
+) -> list[Event]:
+    """Events for health transitions: a component turned Unhealthy or Degraded, or recovered."""
+    events = []
+    for plan in plans:
+        now, before = health[plan.name], previous.get(plan.name, Health.UNKNOWN)
+        if now.health == before:
+            continue
+        detail = f"{now.reason}: {now.message}" if now.message else now.reason
+        if now.health is Health.UNHEALTHY:
+            severity = "critical" if plan.critical else "warning"
+            events.append(
+                Event("Warning", "ComponentUnhealthy", f"{plan.name} is {detail}", plan.name, severity)
+            )
+        elif now.health is Health.DEGRADED:
+            cause = f" (root cause: {now.root_cause})" if now.root_cause else ""
+            events.append(Event("Warning", "ComponentDegraded", f"{plan.name} is {detail}{cause}", plan.name))
+        elif now.health is Health.HEALTHY and before in (Health.UNHEALTHY, Health.DEGRADED):
+            events.append(
+                Event("Normal", "ComponentRecovered", f"{plan.name} is Healthy again", plan.name, "info")
+            )
+    return events

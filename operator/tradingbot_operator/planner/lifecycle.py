@@ -45,6 +45,8 @@ class Event:
     type: str
     reason: str
     message: str
+    component: str | None = None  # the component concerned, if any (alerts carry it)
+    severity: str | None = None  # alert severity when not implied by type: info, warning, critical
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,9 @@ def decide(
     mode: Mode,
     generation: int,
     now: datetime,
+    held: frozenset[str] = frozenset(),
 ) -> Decision:
+    """`held`: components recovery keeps at zero replicas (safe mode); they neither start nor gate startup."""
     ratchet = _ratchet(plans, observed, memory)
     startup = memory.startup
     if startup is None or startup.generation != generation:
@@ -109,7 +113,7 @@ def decide(
             stop = [name for name in startup.started if observed.running(name)]
             return _teardown(plans, graph, observed, ratchet, startup, stop, Outcome.ROLLING_BACK)
         return _hold(plans, observed, ratchet, startup)
-    return _start(plans, graph, observed, memory, ratchet, startup, policy, now)
+    return _start(plans, graph, observed, memory, ratchet, startup, policy, now, held)
 
 
 def replace_startup(startup: StartupStatus, **changes: object) -> StartupStatus:
@@ -125,6 +129,7 @@ def _start(
     startup: StartupStatus,
     policy: StartupPolicy,
     now: datetime,
+    held: frozenset[str] = frozenset(),
 ) -> Decision:
     events: list[Event] = []
     failed = set(startup.failed_components)
@@ -136,6 +141,15 @@ def _start(
 
     for plan in plans:
         name, deployment = plan.name, observed.deployments.get(plan.name)
+        if name in held:
+            if deployment is not None:
+                replicas[name] = 0
+            verdicts[name] = ComponentVerdict(
+                ComponentState.STOPPED,
+                "SafeMode",
+                "held at 0 replicas while a critical dependency is Unhealthy",
+            )
+            continue
         missing = sorted(d for d in graph[name] if d not in ratchet)
         eligible = core_ready and not missing and name not in blocked
         running = deployment is not None and deployment.replicas > 0
@@ -151,9 +165,15 @@ def _start(
         verdicts[name] = _verdict(name, ratchet, failed, blocked, missing, core_ready, eligible or running)
 
     pending = [
-        p for p in plans if p.name not in ratchet and p.name not in failed | blocked and p.replicas > 0
+        p for p in plans if p.name not in ratchet and p.name not in failed | blocked | held and p.replicas > 0
     ]
-    current = min((p.phase for p in pending), key=lambda ph: ph.rank, default=None)
+    # Once startup has completed, a component that stops being Ready is health's and recovery's business:
+    # it does not reopen startup phases, their timeouts or rollback (it still waits for its dependencies).
+    current = (
+        None
+        if startup.completed_at
+        else min((p.phase for p in pending), key=lambda ph: ph.rank, default=None)
+    )
     restarts: frozenset[str] = frozenset()
     requeue: float | None = None
     if current != startup.phase:

@@ -10,7 +10,9 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from tradingbot_operator.reconciler.alerting import WebhookSink
 from tradingbot_operator.reconciler.kube import Kube
+from tradingbot_operator.reconciler.metrics import OperatorMetrics
 
 BotKey = tuple[str, str]  # (namespace, name)
 
@@ -24,6 +26,11 @@ class OperatorContext:
     statuses: dict[BotKey, dict[str, Any]] = field(default_factory=dict)  # last status written per bot
     credentials: set[tuple[str, str]] = field(default_factory=set)  # (ns, secret) known to exist
     apply_errors: dict[BotKey, str] = field(default_factory=dict)  # last apply failure, announced once
+    metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
+    webhook: WebhookSink | None = None
+    phase_started: dict[BotKey, tuple[str, float]] = field(
+        default_factory=dict
+    )  # startup phase, monotonic start
 
     def wakeup(self, key: BotKey) -> asyncio.Event:
         return self.wakeups.setdefault(key, asyncio.Event())
@@ -42,5 +49,8 @@ class OperatorContext:
 
     def drop(self, key: BotKey) -> None:
         self.forget(key)
-        self.statuses.pop(key, None)
+        status = self.statuses.pop(key, None) or {}
+        self.metrics.forget(*key, [c["name"] for c in status.get("components", [])])
         self.wakeups.pop(key, None)
+        self.apply_errors.pop(key, None)
+        self.phase_started.pop(key, None)

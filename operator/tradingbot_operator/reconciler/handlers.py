@@ -18,6 +18,7 @@ import kopf
 from tradingbot_operator.api import constants as c
 from tradingbot_operator.api.constants import Labels
 from tradingbot_operator.planner.observed import from_deployment, from_pod
+from tradingbot_operator.reconciler.alerting import WebhookSink
 from tradingbot_operator.reconciler.context import BotKey, OperatorContext
 from tradingbot_operator.reconciler.kube import Kube
 from tradingbot_operator.reconciler.reconcile import ApplyFailed, reconcile
@@ -37,14 +38,24 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 270
     settings.watching.client_timeout = 300
-    memo.ctx = OperatorContext(
+    ctx = OperatorContext(
         kube=await Kube.connect(), image=os.environ.get("TRADINGBOT_COMPONENT_IMAGE", c.DEFAULT_IMAGE)
     )
+    if address := os.environ.get("TRADINGBOT_METRICS_ADDRESS"):
+        ctx.metrics.serve(address)
+        log.info("serving metrics on http://%s/metrics", address)
+    if url := os.environ.get("TRADINGBOT_ALERT_WEBHOOK"):
+        ctx.webhook = WebhookSink(url)
+        ctx.webhook.start()
+        log.info("posting alerts to %s", url)
+    memo.ctx = ctx
 
 
 @kopf.on.cleanup()
 async def close(memo: kopf.Memo, **_: Any) -> None:
     if getattr(memo, "ctx", None) is not None:
+        if memo.ctx.webhook is not None:
+            await memo.ctx.webhook.stop()
         await memo.ctx.kube.close()
 
 

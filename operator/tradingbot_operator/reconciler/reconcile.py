@@ -105,11 +105,38 @@ async def reconcile(
     if plan.status != previous_status:
         await ctx.kube.patch_status(meta["namespace"], meta["name"], plan.status)
         writes += 1
+        _report(ctx, key, plan, previous_status)
     ctx.statuses[key] = plan.status
+    if plan.clear_restart_request and failed is None:
+        await ctx.kube.remove_annotation(meta["namespace"], meta["name"], Annotations.RESTART_REQUEST)
+    for action in plan.recovery_actions:
+        ctx.metrics.recovery_actions.labels(*key, action.component, action.action).inc()
+    elapsed = time.monotonic() - started
+    ctx.metrics.reconcile_duration.labels("error" if failed else "ok").observe(elapsed)
+    ctx.metrics.apply_writes.inc(writes)
+    log.debug("reconciled %s/%s in %.3fs with %d writes", *key, elapsed, writes)
     if failed is not None:
         raise failed
-    log.debug("reconciled %s/%s in %.3fs with %d writes", *key, time.monotonic() - started, writes)
     return plan
+
+
+def _report(ctx: OperatorContext, key: BotKey, plan: Plan, previous: Mapping[str, Any]) -> None:
+    """Metrics and the webhook follow the status the operator just wrote."""
+    namespace, name = key
+    ctx.metrics.record_status(namespace, name, plan.status)
+    old = {(a["time"], a["reason"], a["message"]) for a in previous.get("alerts", [])}
+    for alert in plan.status.get("alerts", []):
+        if (alert["time"], alert["reason"], alert["message"]) in old:
+            continue
+        ctx.metrics.alerts.labels(namespace, name, alert["severity"], alert["reason"]).inc()
+        if ctx.webhook is not None:
+            ctx.webhook.publish({"namespace": namespace, "bot": name, **alert})
+    phase = (plan.status.get("startup") or {}).get("phase") or ""
+    before = ctx.phase_started.get(key)
+    if before is None or before[0] != phase:
+        if before is not None and before[0]:
+            ctx.metrics.phase_duration.labels(before[0]).observe(time.monotonic() - before[1])
+        ctx.phase_started[key] = (phase, time.monotonic())
 
 
 async def _apply(ctx: OperatorContext, key: BotKey, plan: Plan, observed: Observed, deleting: bool) -> int:

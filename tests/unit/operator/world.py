@@ -49,10 +49,14 @@ class World:
     def observed(self) -> Observed:
         return Observed(deployments=dict(self.deployments), pods=dict(self.pods))
 
-    def step(self, mode: Mode = Mode.RUN) -> Decision:
-        decision = decide(
+    def peek(self, mode: Mode = Mode.RUN) -> Decision:
+        """The planner's decision for the current state, without acting on it."""
+        return decide(
             self.plans, self.graph, self.observed(), self.memory, self.policy, mode, self.generation, self.now
         )
+
+    def step(self, mode: Mode = Mode.RUN) -> Decision:
+        decision = self.peek(mode)
         self.memory = Memory(startup=decision.startup, ready_generation=decision.ready_generation)
         assert set(decision.verdicts) == {p.name for p in self.plans}, "every component needs a verdict"
         for name, replicas in decision.replicas.items():

@@ -1,0 +1,173 @@
+"""Recovery decisions: restart unhealthy components within a budget, hold the trader in safe mode.
+
+Pure. Recovery acts only after startup has completed (during startup, phase retries own stuck components)
+and only on what the operator can fix: a component whose pods run but stay NotReady is restarted through
+its pod template, with a doubling backoff and at most `maxRestarts` per `windowSeconds`. CrashLoopBackOff
+and OOMKilled are the kubelet's to restart (it already does, with its own backoff), so they are reported,
+never fought. While a critical dependency of the trader is Unhealthy the trader is held at zero replicas.
+A manual request (annotation `tradingbot.dev/restart: <component>|all`) restarts regardless of budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tradingbot_operator.api.status import ComponentStatus, Health, Recovery
+from tradingbot_operator.planner.catalog import ComponentPlan
+from tradingbot_operator.planner.health import Assessment
+from tradingbot_operator.planner.lifecycle import Event
+from tradingbot_operator.planner.observed import Observed
+from tradingbot_operator.planner.timefmt import format_time, parse_time
+
+# Components that cannot act safely without these dependencies: held at 0 replicas while one is Unhealthy.
+SAFE_MODE = {"trader": ("gateway", "auth", "market-data")}
+RESTARTABLE = {"NotReady"}
+
+
+@dataclass(frozen=True)
+class RecoveryAction:
+    component: str
+    action: str  # Restart | Scale
+    reason: str
+
+
+@dataclass(frozen=True)
+class RecoveryDecision:
+    restarts: frozenset[str] = frozenset()
+    held: frozenset[str] = frozenset()
+    recent_restarts: dict[str, list[str]] = field(default_factory=dict)
+    last_recovery: dict[str, Recovery] = field(default_factory=dict)
+    exhausted: tuple[str, ...] = ()
+    actions: tuple[RecoveryAction, ...] = ()
+    events: tuple[Event, ...] = ()
+    requeue_after: float | None = None
+    clear_request: bool = False
+
+
+def _within(times: Sequence[str], window: int, now: datetime) -> list[str]:
+    return [t for t in times if (now - parse_time(t)).total_seconds() < window]
+
+
+def plan_recovery(
+    plans: Sequence[ComponentPlan],
+    health: Mapping[str, Assessment],
+    observed: Observed,
+    previous: Mapping[str, ComponentStatus],
+    *,
+    startup_complete: bool,
+    safe_mode: bool,
+    restart_request: str | None,
+    now: datetime,
+) -> RecoveryDecision:
+    stamp = format_time(now)
+    restarts: set[str] = set()
+    recent: dict[str, list[str]] = {}
+    last: dict[str, Recovery] = {}
+    actions: list[RecoveryAction] = []
+    events: list[Event] = []
+    exhausted: list[str] = []
+    waits: list[float] = []
+    running = {p.name for p in plans if (d := observed.deployments.get(p.name)) and d.replicas > 0}
+    requested = _requested(restart_request, plans)
+
+    for plan in plans:
+        name, policy, before = plan.name, plan.recovery, previous.get(plan.name)
+        history = _within(before.recent_restarts if before else [], policy.window_seconds, now)
+        recent[name] = history
+        assessment = health[name]
+        if name in requested and name in running:
+            restarts.add(name)
+            last[name] = Recovery(action="Restart", time=stamp, reason="ManualRequest")
+            actions.append(RecoveryAction(name, "Restart", "ManualRequest"))
+            events.append(
+                Event("Normal", "RecoveryRestart", f"restarting {name}: requested by annotation", name)
+            )
+            continue
+        needs_restart = (
+            startup_complete
+            and name in running
+            and assessment.health is Health.UNHEALTHY
+            and assessment.reason in RESTARTABLE
+        )
+        if not needs_restart or not policy.enabled:
+            continue
+        if len(history) >= policy.max_restarts:
+            exhausted.append(name)
+            if not (before and before.last_recovery and before.last_recovery.action == "BudgetExhausted"):
+                last[name] = Recovery(action="BudgetExhausted", time=stamp, reason=assessment.reason)
+                events.append(
+                    Event(
+                        "Warning",
+                        "RecoveryBudgetExhausted",
+                        f"{name} is {assessment.reason} after {len(history)} restarts in "
+                        f"{policy.window_seconds}s; not restarting again",
+                        name,
+                        "critical",
+                    )
+                )
+            continue
+        if history:
+            backoff = policy.backoff_seconds * 2 ** (len(history) - 1)
+            remaining = backoff - (now - parse_time(history[-1])).total_seconds()
+            if remaining > 0:
+                waits.append(remaining)
+                continue
+        restarts.add(name)
+        recent[name] = [*history, stamp]
+        last[name] = Recovery(
+            action="Restart", time=stamp, reason=f"{assessment.reason}: {assessment.message}"
+        )
+        actions.append(RecoveryAction(name, "Restart", assessment.reason))
+        events.append(
+            Event(
+                "Warning",
+                "RecoveryRestart",
+                f"restarting {name} ({assessment.reason}: {assessment.message}); "
+                f"restart {len(history) + 1}/{policy.max_restarts} in the window",
+                name,
+            )
+        )
+
+    held: set[str] = set()
+    by_name = {p.name: p for p in plans}
+    for target, dependencies in SAFE_MODE.items():
+        plan = by_name.get(target)
+        if plan is None or not safe_mode or not plan.recovery.enabled or not startup_complete:
+            continue
+        failing = [d for d in dependencies if d in health and health[d].health is Health.UNHEALTHY]
+        was_held = bool(previous.get(target) and previous[target].safe_mode)
+        if failing:
+            held.add(target)
+            if not was_held:
+                reason = f"{', '.join(failing)} Unhealthy"
+                last[target] = Recovery(action="Scale", time=stamp, reason=f"scaled to 0: {reason}")
+                actions.append(RecoveryAction(target, "Scale", "SafeMode"))
+                events.append(Event("Warning", "RecoveryScale", f"scaling {target} to 0: {reason}", target))
+        elif was_held:
+            last[target] = Recovery(action="Scale", time=stamp, reason="restored: dependencies healthy")
+            actions.append(RecoveryAction(target, "Scale", "Restore"))
+            events.append(
+                Event("Normal", "RecoveryScale", f"restoring {target}: its dependencies are healthy", target)
+            )
+
+    return RecoveryDecision(
+        restarts=frozenset(restarts),
+        held=frozenset(held),
+        recent_restarts=recent,
+        last_recovery=last,
+        exhausted=tuple(exhausted),
+        actions=tuple(actions),
+        events=tuple(events),
+        requeue_after=min(waits) if waits else None,
+        clear_request=restart_request is not None,
+    )
+
+
+def _requested(request: str | None, plans: Sequence[ComponentPlan]) -> set[str]:
+    if not request:
+        return set()
+    names = {p.name for p in plans}
+    wanted = {part.strip() for part in request.split(",") if part.strip()}
+    return names if "all" in wanted else wanted & names

@@ -1,0 +1,105 @@
+"""Component health from observed pods and Deployments, cascading to the deepest failing dependency."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tests.unit.operator.world import World
+from tradingbot_operator.api.status import Health
+from tradingbot_operator.planner.health import assess, health_events, worst
+from tradingbot_operator.planner.observed import ObservedPod
+
+
+def running_world() -> World:
+    world = World.for_spec()
+    world.settle()
+    return world
+
+
+def evaluate(world: World, previous_restarts: dict[str, int] | None = None):
+    decision = world.peek()
+    return assess(
+        world.plans, world.graph, world.observed(), decision.verdicts, previous_restarts or {}, True
+    )
+
+
+def set_pods(world: World, component: str, **changes: object) -> None:
+    world.pods[component] = tuple(replace(p, **changes) for p in world.pods[component])
+
+
+def test_all_healthy_when_every_pod_is_ready() -> None:
+    health = evaluate(running_world())
+    assert {a.health for a in health.values()} == {Health.HEALTHY}
+
+
+def test_not_ready_is_unhealthy_and_dependents_are_degraded_with_the_root_cause() -> None:
+    world = running_world()
+    set_pods(world, "auth", ready=False)
+    health = evaluate(world)
+    assert (health["auth"].health, health["auth"].reason) == (Health.UNHEALTHY, "NotReady")
+    for dependent in ("gateway", "balance-manager", "trader"):
+        assert health[dependent].health is Health.DEGRADED
+        assert health[dependent].reason == "DependencyUnhealthy"
+        assert health[dependent].root_cause == "auth", dependent
+    assert health["storage"].health is Health.HEALTHY
+
+
+def test_root_cause_is_the_deepest_failing_dependency() -> None:
+    world = running_world()
+    set_pods(world, "storage", ready=False)
+    set_pods(world, "gateway", ready=False)
+    health = evaluate(world)
+    assert health["trader"].root_cause == "storage"
+
+
+def test_crash_loop_and_oom_are_named() -> None:
+    world = running_world()
+    set_pods(world, "gateway", ready=False, waiting_reason="CrashLoopBackOff", restarts=5)
+    set_pods(world, "market-data", ready=False, last_terminated_reason="OOMKilled")
+    health = evaluate(world)
+    assert (health["gateway"].health, health["gateway"].reason) == (Health.UNHEALTHY, "CrashLoopBackOff")
+    assert (health["market-data"].health, health["market-data"].reason) == (Health.UNHEALTHY, "OOMKilled")
+
+
+def test_progress_deadline_and_rising_restarts() -> None:
+    world = running_world()
+    world.deployments["portfolio"] = replace(world.deployments["portfolio"], progress_deadline_exceeded=True)
+    set_pods(world, "balance-manager", restarts=2)
+    health = evaluate(world, previous_restarts={"balance-manager": 1})
+    assert health["portfolio"].reason == "ProgressDeadlineExceeded"
+    assert (health["balance-manager"].health, health["balance-manager"].reason) == (
+        Health.DEGRADED,
+        "RestartsRising",
+    )
+
+
+def test_partial_readiness_is_degraded() -> None:
+    world = World.for_spec({"components": [{"name": "gateway", "replicas": 2}]})
+    world.settle()
+    pods = world.pods["gateway"]
+    world.pods["gateway"] = (pods[0], replace(pods[1], ready=False))
+    assert evaluate(world)["gateway"].health is Health.DEGRADED
+
+
+def test_worst_orders_health() -> None:
+    assert worst([Health.HEALTHY, Health.DEGRADED]) is Health.DEGRADED
+    assert worst([Health.HEALTHY, Health.UNHEALTHY, Health.UNKNOWN]) is Health.UNHEALTHY
+    assert worst([]) is Health.UNKNOWN
+
+
+def test_health_transitions_become_events() -> None:
+    world = running_world()
+    set_pods(world, "auth", ready=False)
+    health = evaluate(world)
+    events = health_events(world.plans, health, dict.fromkeys(health, Health.HEALTHY))
+    unhealthy = [e for e in events if e.reason == "ComponentUnhealthy"]
+    assert [(e.component, e.severity) for e in unhealthy] == [("auth", "critical")]
+    assert any(e.reason == "ComponentDegraded" and "root cause: auth" in e.message for e in events)
+    recovered = health_events(world.plans, evaluate(running_world()), {"auth": Health.UNHEALTHY})
+    assert [(e.reason, e.component) for e in recovered] == [("ComponentRecovered", "auth")]
+
+
+def test_pods_outside_the_plan_are_ignored() -> None:
+    world = running_world()
+    world.pods["stranger"] = (ObservedPod("x", "stranger", ready=False, terminating=False),)
+    assert evaluate(world)["trader"].health is Health.HEALTHY

@@ -1,0 +1,160 @@
+"""Recovery policy: restart within budget with backoff, report what the kubelet handles, safe mode, manual."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from tests.unit.operator.world import T0, World
+from tradingbot_operator.api.status import ComponentState, ComponentStatus, Health
+from tradingbot_operator.planner.health import Assessment
+from tradingbot_operator.planner.recovery import plan_recovery
+
+
+def world(spec: dict | None = None) -> World:
+    w = World.for_spec(spec)
+    w.settle()
+    return w
+
+
+def healthy(w: World) -> dict[str, Assessment]:
+    return {p.name: Assessment(Health.HEALTHY, "Healthy") for p in w.plans}
+
+
+def rows(**overrides: dict) -> dict[str, ComponentStatus]:
+    result = {}
+    for name, fields in overrides.items():
+        result[name] = ComponentStatus(name=name, phase="Network", state=ComponentState.READY, **fields)
+    return result
+
+
+def recover(
+    w: World,
+    health: dict[str, Assessment],
+    previous=None,
+    *,
+    complete=True,
+    request=None,
+    now=T0,
+    safe_mode=True,
+):
+    return plan_recovery(
+        w.plans,
+        health,
+        w.observed(),
+        previous or {},
+        startup_complete=complete,
+        safe_mode=safe_mode,
+        restart_request=request,
+        now=now,
+    )
+
+
+def test_not_ready_component_is_restarted_and_recorded() -> None:
+    w = world()
+    health = healthy(w) | {"gateway": Assessment(Health.UNHEALTHY, "NotReady", "0/1 pods ready")}
+    decision = recover(w, health)
+    assert decision.restarts == {"gateway"}
+    assert decision.recent_restarts["gateway"] == ["2026-11-25T12:00:00Z"]
+    assert decision.last_recovery["gateway"].action == "Restart"
+    assert [e.reason for e in decision.events] == ["RecoveryRestart", "RecoveryScale"]  # + trader safe mode
+
+
+def test_nothing_happens_during_startup() -> None:
+    w = world()
+    health = healthy(w) | {"gateway": Assessment(Health.UNHEALTHY, "NotReady")}
+    decision = recover(w, health, complete=False)
+    assert decision.restarts == frozenset() and decision.held == frozenset()
+
+
+def test_kubelet_handled_failures_are_not_fought() -> None:
+    w = world()
+    for reason in ("CrashLoopBackOff", "OOMKilled", "ProgressDeadlineExceeded"):
+        health = healthy(w) | {"portfolio": Assessment(Health.UNHEALTHY, reason)}
+        assert recover(w, health).restarts == frozenset(), reason
+
+
+def test_backoff_doubles_between_restarts() -> None:
+    w = world({"recovery": {"backoffSeconds": 10, "maxRestarts": 5}})
+    health = healthy(w) | {"portfolio": Assessment(Health.UNHEALTHY, "NotReady")}
+    first = "2026-11-25T12:00:00Z"
+    previous = rows(portfolio={"recent_restarts": [first]})
+    assert recover(w, health, previous, now=T0 + timedelta(seconds=5)).restarts == frozenset()
+    assert recover(w, health, previous, now=T0 + timedelta(seconds=5)).requeue_after == 5
+    assert recover(w, health, previous, now=T0 + timedelta(seconds=10)).restarts == {"portfolio"}
+    previous = rows(portfolio={"recent_restarts": [first, "2026-11-25T12:00:10Z"]})
+    assert recover(w, health, previous, now=T0 + timedelta(seconds=25)).restarts == frozenset()
+    assert recover(w, health, previous, now=T0 + timedelta(seconds=30)).restarts == {"portfolio"}
+
+
+def test_budget_exhaustion_stops_and_alerts_once() -> None:
+    w = world({"recovery": {"maxRestarts": 2, "windowSeconds": 600, "backoffSeconds": 0}})
+    health = healthy(w) | {"portfolio": Assessment(Health.UNHEALTHY, "NotReady")}
+    previous = rows(portfolio={"recent_restarts": ["2026-11-25T11:59:00Z", "2026-11-25T11:59:30Z"]})
+    decision = recover(w, health, previous)
+    assert decision.restarts == frozenset() and decision.exhausted == ("portfolio",)
+    assert [(e.reason, e.severity) for e in decision.events] == [("RecoveryBudgetExhausted", "critical")]
+    again = recover(
+        w,
+        health,
+        rows(
+            portfolio={
+                "recent_restarts": previous["portfolio"].recent_restarts,
+                "last_recovery": decision.last_recovery["portfolio"],
+            }
+        ),
+    )
+    assert again.events == () and again.exhausted == ("portfolio",)
+
+
+def test_budget_window_slides() -> None:
+    w = world({"recovery": {"maxRestarts": 1, "windowSeconds": 60, "backoffSeconds": 0}})
+    health = healthy(w) | {"portfolio": Assessment(Health.UNHEALTHY, "NotReady")}
+    previous = rows(portfolio={"recent_restarts": ["2026-11-25T11:58:00Z"]})  # two minutes ago
+    assert recover(w, health, previous).restarts == {"portfolio"}
+
+
+def test_disabled_recovery_only_observes() -> None:
+    w = world({"recovery": {"enabled": False}})
+    health = healthy(w) | {"gateway": Assessment(Health.UNHEALTHY, "NotReady")}
+    decision = recover(w, health)
+    assert decision.restarts == frozenset() and decision.held == frozenset() and decision.events == ()
+
+
+def test_per_component_override() -> None:
+    w = world({"components": [{"name": "portfolio", "recovery": {"enabled": False}}]})
+    health = healthy(w) | {
+        "portfolio": Assessment(Health.UNHEALTHY, "NotReady"),
+        "balance-manager": Assessment(Health.UNHEALTHY, "NotReady"),
+    }
+    assert recover(w, health).restarts == {"balance-manager"}
+
+
+def test_safe_mode_holds_the_trader_and_restores_it() -> None:
+    w = world()
+    health = healthy(w) | {"market-data": Assessment(Health.UNHEALTHY, "CrashLoopBackOff")}
+    held = recover(w, health)
+    assert held.held == {"trader"}
+    assert held.last_recovery["trader"].action == "Scale"
+    assert any(e.reason == "RecoveryScale" and "market-data" in e.message for e in held.events)
+    restored = recover(w, healthy(w), rows(trader={"safe_mode": True}))
+    assert restored.held == frozenset()
+    assert [e.reason for e in restored.events] == ["RecoveryScale"]
+    assert recover(w, health, safe_mode=False).held == frozenset()
+
+
+def test_manual_request_restarts_regardless_of_budget_and_is_cleared() -> None:
+    w = world({"recovery": {"maxRestarts": 0}})
+    decision = recover(w, healthy(w), request="gateway")
+    assert decision.restarts == {"gateway"} and decision.clear_request
+    assert decision.last_recovery["gateway"].reason == "ManualRequest"
+    assert recover(w, healthy(w), request="all").restarts == {p.name for p in w.plans}
+    unknown = recover(w, healthy(w), request="nope")
+    assert unknown.restarts == frozenset() and unknown.clear_request
+
+
+def test_stopped_components_are_not_restarted() -> None:
+    w = world()
+    w.deployments["portfolio"] = replace(w.deployments["portfolio"], replicas=0)
+    health = healthy(w) | {"portfolio": Assessment(Health.UNHEALTHY, "NotReady")}
+    assert recover(w, health).restarts == frozenset()
