@@ -23,11 +23,15 @@ def free_port() -> int:
 class OperatorProcess:
     """`tradingbot-operator` started with the cluster's kubeconfig, logging to a file."""
 
-    def __init__(self, cluster: LocalCluster, log_path: Path, namespace: str | None = None) -> None:
-        self.cluster, self.log_path, self.namespace = cluster, log_path, namespace
+    def __init__(
+        self, cluster: LocalCluster, log_path: Path, namespace: str | None = None, webhook: str | None = None
+    ) -> None:
+        self.cluster, self.log_path, self.namespace, self.webhook = cluster, log_path, namespace, webhook
+        self.metrics_port = 0
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> OperatorProcess:
+        self.metrics_port = free_port()
         args = [
             sys.executable,
             "-m",
@@ -35,7 +39,11 @@ class OperatorProcess:
             "--liveness",
             f"http://127.0.0.1:{free_port()}/healthz",
             "--verbose",
+            "--metrics-address",
+            f"127.0.0.1:{self.metrics_port}",
         ]
+        if self.webhook:
+            args += ["--alert-webhook", self.webhook]
         if self.namespace:
             args += ["--namespace", self.namespace]
         env = {**os.environ, "KUBECONFIG": str(self.cluster.state_dir / "operator.kubeconfig")}

@@ -52,7 +52,9 @@ def _own(
             Health.UNHEALTHY, "ProgressDeadlineExceeded", "the rollout made no progress in time"
         )
     wanted = deployment.replicas
-    ready = sum(1 for p in pods if p.ready and not p.terminating)
+    # Pods and Deployments arrive on separate watches, so either may lag: call a replica not ready only when
+    # both the pod and the Deployment's controller say so (no false alarm from a stale index).
+    ready = max(sum(1 for p in pods if p.ready and not p.terminating), deployment.ready_replicas)
     if verdict.state is ComponentState.STARTING and not started and ready < wanted:
         return Assessment(Health.UNKNOWN, "Starting", f"{ready}/{wanted} pods ready")
     if wanted and ready == 0:

@@ -85,9 +85,16 @@ def plan_recovery(
                 Event("Normal", "RecoveryRestart", f"restarting {name}: requested by annotation", name)
             )
             continue
+        deployment = observed.deployments.get(name)
+        rolling = deployment is not None and (
+            deployment.observed_generation < deployment.generation
+            or deployment.updated_replicas < deployment.replicas
+        )
+        # A restart being rolled out is judged once its new pods exist, not while the old ones linger.
         needs_restart = (
             startup_complete
             and name in running
+            and not rolling
             and assessment.health is Health.UNHEALTHY
             and assessment.reason in RESTARTABLE
         )

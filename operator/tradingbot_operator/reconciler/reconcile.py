@@ -89,6 +89,7 @@ async def reconcile(
         status=previous_status,
         deleting=deleting,
         uid=meta["uid"],
+        restart_request=(meta.get("annotations") or {}).get(Annotations.RESTART_REQUEST),
     )
     plan = plan_bot(bot, observed, ctx.image, datetime.now(UTC))
     writes, failed = 0, None

@@ -24,7 +24,24 @@ def evaluate(world: World, previous_restarts: dict[str, int] | None = None):
 
 
 def set_pods(world: World, component: str, **changes: object) -> None:
+    """Change the pods, and the Deployment's ready count as its controller would."""
     world.pods[component] = tuple(replace(p, **changes) for p in world.pods[component])
+    _sync_deployment(world, component)
+
+
+def _sync_deployment(world: World, component: str) -> None:
+    ready = sum(1 for p in world.pods[component] if p.ready)
+    world.deployments[component] = replace(
+        world.deployments[component], ready_replicas=ready, available_replicas=ready
+    )
+
+
+def test_a_stale_pod_index_alone_does_not_raise_an_alarm() -> None:
+    world = running_world()
+    world.pods["auth"] = tuple(
+        replace(p, ready=False) for p in world.pods["auth"]
+    )  # Deployment still says ready
+    assert evaluate(world)["auth"].health is Health.HEALTHY
 
 
 def test_all_healthy_when_every_pod_is_ready() -> None:
@@ -78,6 +95,7 @@ def test_partial_readiness_is_degraded() -> None:
     world.settle()
     pods = world.pods["gateway"]
     world.pods["gateway"] = (pods[0], replace(pods[1], ready=False))
+    _sync_deployment(world, "gateway")
     assert evaluate(world)["gateway"].health is Health.DEGRADED
 
 
