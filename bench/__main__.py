@@ -9,6 +9,9 @@ import time
 # Module names under bench/, each with a main(argv) -> int.
 BENCHMARKS = [
     "operator_startup",
+    "health_latency",
+    "book_throughput",
+    "gateway_rate",
 ]
 
 

@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     kopf.configure(verbose=args.verbose, log_format=getattr(kopf.LogFormat, args.log_format.upper()))
     for handler in logging.getLogger().handlers:
         handler.addFilter(_QuietWakeups())
+    # The API client logs whole response bodies at DEBUG; those can carry Secret data. Never let them through.
+    logging.getLogger("kubernetes_asyncio.client.rest").setLevel(logging.WARNING)
     try:
         asyncio.run(
             kopf.operator(

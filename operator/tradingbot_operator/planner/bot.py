@@ -28,7 +28,7 @@ from tradingbot_operator.planner.lifecycle import Decision, Event, Memory, Mode,
 from tradingbot_operator.planner.observed import Observed
 from tradingbot_operator.planner.recovery import RecoveryAction, plan_recovery
 from tradingbot_operator.planner.report import build_status
-from tradingbot_operator.planner.timefmt import format_time
+from tradingbot_operator.planner.timefmt import format_precise, format_time
 
 MAX_ALERTS = 20
 
@@ -164,6 +164,7 @@ def plan_bot(bot: BotInput, observed: Observed, operator_image: str, now: dateti
         startup_complete=mode is Mode.RUN and decision.outcome is Outcome.COMPLETE,
         safe_mode=spec.recovery.safe_mode,
         restart_request=bot.restart_request,
+        ready_generation=decision.ready_generation,
         now=now,
     )
     if recovery.held != held:
@@ -179,7 +180,8 @@ def plan_bot(bot: BotInput, observed: Observed, operator_image: str, now: dateti
         desired.network_policy(identity),
     ]
     objects += [desired.service(identity, p) for p in plans if p.serves]
-    stamp = format_time(now)
+    # A restart must change the pod template even when two restarts fall in the same second.
+    stamp = format_precise(now)
     for plan in plans:
         if plan.name not in decision.replicas:
             continue

@@ -59,6 +59,7 @@ def plan_recovery(
     startup_complete: bool,
     safe_mode: bool,
     restart_request: str | None,
+    ready_generation: Mapping[str, int],
     now: datetime,
 ) -> RecoveryDecision:
     stamp = format_time(now)
@@ -86,15 +87,13 @@ def plan_recovery(
             )
             continue
         deployment = observed.deployments.get(name)
-        rolling = deployment is not None and (
-            deployment.observed_generation < deployment.generation
-            or deployment.updated_replicas < deployment.replicas
-        )
-        # A restart being rolled out is judged once its new pods exist, not while the old ones linger.
+        # Only a generation that was Ready once can fail: a restart (or any rollout) that never became Ready
+        # is left to its progress deadline, which health reports; restarting it again would be a storm.
+        settled = deployment is not None and ready_generation.get(name) == deployment.generation
         needs_restart = (
             startup_complete
             and name in running
-            and not rolling
+            and settled
             and assessment.health is Health.UNHEALTHY
             and assessment.reason in RESTARTABLE
         )

@@ -46,6 +46,7 @@ def recover(
         startup_complete=complete,
         safe_mode=safe_mode,
         restart_request=request,
+        ready_generation={name: d.generation for name, d in w.deployments.items()},
         now=now,
     )
 
@@ -151,6 +152,24 @@ def test_manual_request_restarts_regardless_of_budget_and_is_cleared() -> None:
     assert recover(w, healthy(w), request="all").restarts == {p.name for p in w.plans}
     unknown = recover(w, healthy(w), request="nope")
     assert unknown.restarts == frozenset() and unknown.clear_request
+
+
+def test_a_restart_that_never_became_ready_is_not_restarted_again() -> None:
+    w = world({"recovery": {"backoffSeconds": 0}})
+    w.deployments["portfolio"] = replace(w.deployments["portfolio"], generation=2)  # restarted, never Ready
+    health = healthy(w) | {"portfolio": Assessment(Health.UNHEALTHY, "NotReady")}
+    decision = plan_recovery(
+        w.plans,
+        health,
+        w.observed(),
+        {},
+        startup_complete=True,
+        safe_mode=False,
+        restart_request=None,
+        ready_generation={"portfolio": 1},
+        now=T0,
+    )
+    assert decision.restarts == frozenset() and decision.exhausted == ()
 
 
 def test_stopped_components_are_not_restarted() -> None:
