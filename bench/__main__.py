@@ -10,6 +10,7 @@ import time
 BENCHMARKS = [
     "operator_startup",
     "health_latency",
+    "config_reload",
     "book_throughput",
     "gateway_rate",
 ]
