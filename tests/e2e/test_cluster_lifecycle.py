@@ -1,0 +1,46 @@
+"""hack/cluster.sh: a second control plane beside the first (free ports, own state), and a clean stop."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from tests.support.cluster import CLUSTER_SCRIPT, LocalCluster
+
+
+def _script(action: str, state: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TRADINGBOT_CLUSTER_DIR": str(state)}
+    return subprocess.run([str(CLUSTER_SCRIPT), action], env=env, capture_output=True, text=True, timeout=300)
+
+
+def _pids(state: Path) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if str(state) in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                    pids.append(int(proc.name))
+            except OSError:
+                continue
+    return pids
+
+
+def test_second_cluster_runs_beside_the_first_and_stops_cleanly(cluster: LocalCluster, tmp_path: Path) -> None:
+    state = tmp_path / "second"
+    started = _script("up", state)
+    try:
+        assert started.returncode == 0, started.stderr
+        second = LocalCluster(state)
+        assert second.kubeconfig.read_text() != cluster.kubeconfig.read_text()  # its own ports and PKI
+        nodes = second.kubectl("get", "nodes", "-o", "name").stdout.split()
+        assert nodes == ["node/kwok-node-0", "node/kwok-node-1"]
+        assert len(_pids(state)) == 5  # etcd, apiserver, controller-manager, scheduler, kwok
+        assert _script("up", state).returncode == 0  # reuses what is already up
+        assert len(_pids(state)) == 5
+        assert cluster.kubectl("get", "nodes").returncode == 0  # the first one is untouched
+    finally:
+        stopped = _script("down", state)
+    assert stopped.returncode == 0, stopped.stderr
+    assert _pids(state) == []
+    assert not state.exists()
