@@ -42,6 +42,10 @@ ComponentFactory = Callable[["ComponentApp"], None]
 # name -> "module:function"; imported only for the component that runs.
 COMPONENTS: dict[str, str] = {
     "storage": "tradingbot_components.storage.component:build",
+    "exchange-sim": "tradingbot_components.exchange_sim.component:build",
+    "market-data": "tradingbot_components.market_data.component:build",
+    "auth": "tradingbot_components.auth.component:build",
+    "gateway": "tradingbot_components.gateway.component:build",
 }
 DEFAULT_PORT = 8080
 

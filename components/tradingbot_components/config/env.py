@@ -30,8 +30,13 @@ RESERVED: frozenset[str] = frozenset(
         "TRADINGBOT_CLUSTER_DIR",
         "TRADINGBOT_KEEP_CLUSTER",
         "TRADINGBOT_COMPONENT_IMAGE",
+        "TRADINGBOT_RUNTIME_DIR",
+        "TRADINGBOT_METRICS_ADDRESS",
+        "TRADINGBOT_ALERT_WEBHOOK",
     }
 )
+# Whole families of non-config variables: the simulator's own settings.
+RESERVED_PREFIXES: tuple[str, ...] = ("TRADINGBOT_SIM_",)
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _NULL = frozenset({"", "null", "none"})
@@ -88,7 +93,7 @@ def read_overrides(environ: Mapping[str, str], model: type[BaseModel] = BotConfi
     problems: list[str] = []
     for variable in sorted(environ):
         upper = variable.upper()
-        if not upper.startswith(PREFIX) or upper in RESERVED:
+        if not upper.startswith(PREFIX) or upper in RESERVED or upper.startswith(RESERVED_PREFIXES):
             continue
         if upper.startswith(EXPLICIT_PREFIX):
             paths = _explicit_path(upper[len(EXPLICIT_PREFIX) :], model)

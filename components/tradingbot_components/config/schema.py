@@ -130,7 +130,9 @@ class TradingConfig(Section):
 class EndpointsConfig(Section):
     """Where the components reach each other and the exchange; the operator fills these in per bot."""
 
-    exchange_rest: str = restart("https://api.kraken.com", "Exchange REST base URL", {"auth", "gateway"})
+    exchange_rest: str = restart(
+        "https://api.kraken.com", "Exchange REST base URL", {"auth", "gateway", "market-data"}
+    )
     exchange_ws: str = restart(
         "wss://ws.kraken.com/v2", "Exchange WebSocket v2 URL", {"market-data", "balance-manager"}
     )

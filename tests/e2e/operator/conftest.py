@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.components.process import components  # the fixture, for tests that run components
 from tests.support.bots import Bots
 from tests.support.cluster import LocalCluster
 from tests.support.operator import CRD, OperatorProcess
+
+__all__ = ["components"]
 
 
 @pytest.fixture(scope="session")

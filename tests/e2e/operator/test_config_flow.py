@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.integration.components.process import ComponentRunner, components  # noqa: F401 (fixture)
+from tests.integration.components.process import ComponentRunner
 from tests.support.bots import Bots, bot_manifest
 from tests.support.cluster import LocalCluster
 from tests.support.operator import OperatorProcess
@@ -24,7 +24,8 @@ def test_patch_reaches_a_running_component_and_is_reported(
     # The storage component runs here as a real process, standing in for the (kwok) pod of the same name.
     process = components.start(
         "storage",
-        "--configmap", f"{bots.namespace}/flow-config",
+        "--configmap",
+        f"{bots.namespace}/flow-config",
         env={
             "KUBECONFIG": str(cluster.kubeconfig),
             "POD_NAME": pod,
@@ -48,9 +49,12 @@ def test_patch_reaches_a_running_component_and_is_reported(
     assert applied["generation"] == 2
     assert process.get("/healthz").json["config"]["generation"] == 2
     wait_until(
-        lambda: (bots.core.read_namespaced_pod(pod, bots.namespace).metadata.annotations or {}).get(
-            "tradingbot.dev/config-generation"
-        ) == "2",
+        lambda: (
+            (bots.core.read_namespaced_pod(pod, bots.namespace).metadata.annotations or {}).get(
+                "tradingbot.dev/config-generation"
+            )
+            == "2"
+        ),
         timeout=10,
         what="the component to annotate its pod",
     )
