@@ -202,9 +202,10 @@ PORTS
     --leader-elect=false --bind-address=127.0.0.1 --secure-port="$KCM_PORT" \
     --root-ca-file="$D/pki/ca.crt" --service-account-private-key-file="$D/pki/sa.key" \
     --use-service-account-credentials=false --controllers='*' \
-    --node-monitor-grace-period=40s --profiling=false
+    --node-monitor-grace-period=40s --profiling=false --kube-api-qps=100 --kube-api-burst=200
   start kube-scheduler "$K8S_BIN/kube-scheduler" --kubeconfig="$D/kubeconfig" \
-    --leader-elect=false --bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --profiling=false
+    --leader-elect=false --bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --profiling=false \
+    --kube-api-qps=100 --kube-api-burst=200
   start kwok "$KWOK_BIN/kwok" --kubeconfig="$D/kubeconfig" --manage-all-nodes=true \
     --cidr=10.244.0.1/16 --node-lease-duration-seconds=40 --node-ip=10.240.0.1 \
     --server-address="127.0.0.1:$KWOK_PORT" --config="$KWOK_BIN/stages.yaml"
