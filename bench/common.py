@@ -9,13 +9,20 @@ from __future__ import annotations
 import json
 import os
 import platform
+import queue
 import re
 import statistics
 import subprocess
+import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from kubernetes import watch
 
 from tests.support import cluster as local_cluster
 
@@ -63,6 +70,22 @@ def audited_requests(audit_log: Path, user: str, since: datetime, until: datetim
             if since <= stamp <= until:
                 seen[event["auditID"]] = event["verb"]
     return Counter(seen.values())
+
+
+def watch_into(
+    sink: queue.Queue, stop: threading.Event, list_func: Callable[..., Any], *args: Any, **kwargs: Any
+) -> None:
+    """Put (time.time(), object) for every watch event of `list_func(*args)` into `sink` until `stop` is set.
+
+    Meant to run in a thread; receive times are taken as events arrive, on the benchmark's own clock.
+    """
+    stream = watch.Watch()
+    while not stop.is_set():
+        for event in stream.stream(list_func, *args, timeout_seconds=5, **kwargs):
+            sink.put((time.time(), event["object"]))
+            if stop.is_set():
+                stream.stop()
+                break
 
 
 def median(values: list[float]) -> float:

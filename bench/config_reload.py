@@ -24,31 +24,15 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from kubernetes import client, config, watch
+from kubernetes import client, config
 
-from bench.common import ensure_cluster, kubernetes_version, machine, write_section
+from bench.common import ensure_cluster, kubernetes_version, machine, watch_into, write_section
 from bench.health_latency import percentile
 from tests.support.bots import bot_manifest
 from tests.support.operator import CRD, OperatorProcess
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _watch_configmap(api: client.ApiClient, namespace: str, sink: queue.Queue, stop: threading.Event) -> None:
-    core = client.CoreV1Api(api)
-    stream = watch.Watch()
-    while not stop.is_set():
-        for event in stream.stream(
-            core.list_namespaced_config_map,
-            namespace,
-            field_selector="metadata.name=reload-config",
-            timeout_seconds=5,
-        ):
-            sink.put((time.time(), event["object"]))
-            if stop.is_set():
-                stream.stop()
-                break
 
 
 def _applied_times(log: Path) -> dict[int, float]:
@@ -133,7 +117,12 @@ def main(argv: list[str] | None = None) -> int:
             timeout=30,
             what="component loaded its config",
         )
-        thread = threading.Thread(target=_watch_configmap, args=(api, namespace, maps, stop), daemon=True)
+        thread = threading.Thread(
+            target=watch_into,
+            args=(maps, stop, client.CoreV1Api(api).list_namespaced_config_map, namespace),
+            kwargs={"field_selector": "metadata.name=reload-config"},
+            daemon=True,
+        )
         thread.start()
         time.sleep(1)  # the watch is established before the first round
         for i in range(1, args.changes + 1):

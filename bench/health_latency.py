@@ -19,9 +19,9 @@ import sys
 import threading
 import time
 
-from kubernetes import client, config, watch
+from kubernetes import client, config
 
-from bench.common import ensure_cluster, kubernetes_version, machine, write_section
+from bench.common import ensure_cluster, kubernetes_version, machine, watch_into, write_section
 from tests.support.bots import bot_manifest
 from tests.support.operator import CRD, OperatorProcess
 from tests.support.pods import component_pods, set_ready
@@ -68,10 +68,17 @@ def main(argv: list[str] | None = None) -> int:
         custom.create_namespaced_custom_object(
             "tradingbot.dev", "v1alpha1", namespace, "tradingbots", bot_manifest("latency", recovery=recovery)
         )
+        watched = client.CustomObjectsApi(watch_api).list_namespaced_custom_object
         threads = [
-            threading.Thread(target=_watch_bots, daemon=True, args=(watch_api, namespace, bots, stop)),
             threading.Thread(
-                target=_watch_deployments, daemon=True, args=(watch_api, namespace, deployments, stop)
+                target=watch_into,
+                daemon=True,
+                args=(bots, stop, watched, "tradingbot.dev", "v1alpha1", namespace, "tradingbots"),
+            ),
+            threading.Thread(
+                target=watch_into,
+                daemon=True,
+                args=(deployments, stop, client.AppsV1Api(watch_api).list_namespaced_deployment, namespace),
             ),
         ]
         for thread in threads:
@@ -85,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             before = _restarted_at(client.AppsV1Api(api), namespace)
             _drain(bots), _drain(deployments)
-            t0 = time.perf_counter()
+            t0 = time.time()
             set_ready(core, namespace, pod, False)
             detected = _first(bots, lambda o: _component(o).get("health") == "Unhealthy", 30)
             acted = _first(
@@ -135,37 +142,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _watch_bots(api: client.ApiClient, namespace: str, sink: queue.Queue, stop: threading.Event) -> None:
-    custom = client.CustomObjectsApi(api)
-    stream = watch.Watch()
-    while not stop.is_set():
-        for event in stream.stream(
-            custom.list_namespaced_custom_object,
-            "tradingbot.dev",
-            "v1alpha1",
-            namespace,
-            "tradingbots",
-            timeout_seconds=5,
-        ):
-            sink.put((time.perf_counter(), event["object"]))
-            if stop.is_set():
-                stream.stop()
-                break
-
-
-def _watch_deployments(
-    api: client.ApiClient, namespace: str, sink: queue.Queue, stop: threading.Event
-) -> None:
-    apps = client.AppsV1Api(api)
-    stream = watch.Watch()
-    while not stop.is_set():
-        for event in stream.stream(apps.list_namespaced_deployment, namespace, timeout_seconds=5):
-            sink.put((time.perf_counter(), event["object"]))
-            if stop.is_set():
-                stream.stop()
-                break
-
-
 def _component(obj: dict) -> dict:
     return next((c for c in (obj.get("status") or {}).get("components", []) if c["name"] == COMPONENT), {})
 
@@ -176,9 +152,9 @@ def _drain(sink: queue.Queue) -> None:
 
 
 def _first(sink: queue.Queue, predicate, timeout: float) -> float:
-    deadline = time.perf_counter() + timeout
+    deadline = time.monotonic() + timeout
     while True:
-        remaining = deadline - time.perf_counter()
+        remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("condition not observed")
         stamp, obj = sink.get(timeout=remaining)

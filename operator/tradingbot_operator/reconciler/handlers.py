@@ -98,20 +98,22 @@ async def _wait(wakeup: asyncio.Event, timeout: float, stopped: kopf.DaemonStopp
                 await waiter
 
 
-@kopf.daemon(c.GROUP, c.VERSION, c.PLURAL, cancellation_timeout=10.0)
-async def run_bot(
-    namespace: str,
-    name: str,
+async def _reconcile_loop(
+    ctx: OperatorContext,
     body: kopf.Body,
-    stopped: kopf.DaemonStopped,
-    memo: kopf.Memo,
-    bot_deployments: kopf.Index[BotKey, Any],
-    bot_pods: kopf.Index[BotKey, Any],
+    deployments: kopf.Index[BotKey, Any],
+    pods: kopf.Index[BotKey, Any],
     logger: kopf.Logger,
-    **_: Any,
+    *,
+    deleting: bool,
+    stopped: kopf.DaemonStopped | None = None,
 ) -> None:
-    ctx: OperatorContext = memo.ctx
-    key = (namespace, name)
+    """Reconcile on every wake-up, deadline or safety period; back off on errors, never spin.
+
+    Runs until stopped (daemon), until the bot is being deleted (the delete handler takes over), or, when
+    `deleting`, until the teardown has finished.
+    """
+    key = (body.metadata["namespace"], body.metadata["name"])
     wakeup = ctx.wakeup(key)
     loop = asyncio.get_running_loop()
     next_resync = loop.time() + SAFETY_PERIOD
@@ -121,22 +123,39 @@ async def run_bot(
         if loop.time() >= next_resync:
             ctx.forget(key)
             next_resync = loop.time() + SAFETY_PERIOD
-        timeout = SAFETY_PERIOD
-        if body.metadata.get("deletionTimestamp"):
-            return  # the delete handler takes over
+        if not deleting and body.metadata.get("deletionTimestamp"):
+            return
+        timeout = SAFETY_PERIOD if not deleting else 10.0
         try:
-            plan = await reconcile(ctx, body, list(bot_deployments.get(key, [])), list(bot_pods.get(key, [])))
-            if plan.requeue_after is not None:
-                timeout = min(timeout, plan.requeue_after)
+            plan = await reconcile(
+                ctx, body, list(deployments.get(key, [])), list(pods.get(key, [])), deleting=deleting
+            )
         except ApplyFailed as error:
             logger.error("%s; retrying in %.0fs", error, backoff)
             timeout, backoff = backoff, min(backoff * 2, 60.0)
         except Exception:  # keep the loop alive; the next event or a backoff retries
-            logger.exception("reconcile of %s/%s failed; retrying in %.0fs", namespace, name, backoff)
+            logger.exception("reconcile of %s/%s failed; retrying in %.0fs", *key, backoff)
             timeout, backoff = backoff, min(backoff * 2, 60.0)
         else:
             backoff = 1.0
+            if deleting and (plan.finished_teardown or not plan.valid):
+                return
+            if plan.requeue_after is not None:
+                timeout = min(timeout, plan.requeue_after)
         await _wait(wakeup, max(timeout, 0.1), stopped)
+
+
+@kopf.daemon(c.GROUP, c.VERSION, c.PLURAL, cancellation_timeout=10.0)
+async def run_bot(
+    body: kopf.Body,
+    stopped: kopf.DaemonStopped,
+    memo: kopf.Memo,
+    bot_deployments: kopf.Index[BotKey, Any],
+    bot_pods: kopf.Index[BotKey, Any],
+    logger: kopf.Logger,
+    **_: Any,
+) -> None:
+    await _reconcile_loop(memo.ctx, body, bot_deployments, bot_pods, logger, deleting=False, stopped=stopped)
 
 
 @kopf.on.delete(c.GROUP, c.VERSION, c.PLURAL)
@@ -151,16 +170,6 @@ async def tear_down(
     **_: Any,
 ) -> None:
     """Stop components in reverse phase order, waiting for each one's pods to be gone."""
-    ctx: OperatorContext = memo.ctx
-    key = (namespace, name)
-    wakeup = ctx.wakeup(key)
-    while True:
-        wakeup.clear()
-        plan = await reconcile(
-            ctx, body, list(bot_deployments.get(key, [])), list(bot_pods.get(key, [])), deleting=True
-        )
-        if plan.finished_teardown or not plan.valid:
-            break
-        await _wait(wakeup, 10.0)
+    await _reconcile_loop(memo.ctx, body, bot_deployments, bot_pods, logger, deleting=True)
     logger.info("teardown of %s/%s finished", namespace, name)
-    ctx.drop(key)
+    memo.ctx.drop((namespace, name))

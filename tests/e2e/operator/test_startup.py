@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.support.bots import Bots, DeploymentRecorder, bot_manifest
 from tests.support.operator import OperatorProcess
 from tests.support.waiting import wait_until
+from tradingbot_components.config import COMPONENT_NAMES
 
 PHASES = ["Core", "Infrastructure", "Auth", "Network", "Services"]
 UNSCHEDULABLE = {"name": "gateway", "nodeSelector": {"tradingbot.dev/test": "no-such-node"}}
@@ -19,18 +20,7 @@ def test_creation_follows_phase_order(operator: OperatorProcess, bots: Bots) -> 
         bots.create(bot_manifest("ordered"))
         status = bots.wait_ready("ordered")
     created = recorder.created()
-    assert sorted(created) == sorted(
-        [
-            "storage",
-            "exchange-sim",
-            "auth",
-            "gateway",
-            "market-data",
-            "balance-manager",
-            "portfolio",
-            "trader",
-        ]
-    )
+    assert sorted(created) == sorted(COMPONENT_NAMES)
     ranks = [PHASES.index(phase_of(bots, c)) for c in created]
     assert ranks == sorted(ranks), f"created out of phase order: {created}"
     assert created.index("portfolio") < created.index("trader")  # dependsOn inside a phase

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tradingbot_components.config import COMPONENT_NAMES
 from tradingbot_operator.api.types import TradingBotSpec
 from tradingbot_operator.planner.catalog import resolve_components
 from tradingbot_operator.planner.graph import dependency_graph, dependents, startup_order, validate
@@ -18,16 +19,7 @@ def test_default_bot_is_valid_and_starts_in_phase_order() -> None:
     plans = plans_for([])
     assert validate(plans) == []
     order = startup_order(plans, dependency_graph(plans))
-    assert order == [
-        "storage",
-        "exchange-sim",
-        "auth",
-        "gateway",
-        "market-data",
-        "balance-manager",
-        "portfolio",
-        "trader",
-    ]
+    assert order == list(COMPONENT_NAMES)
 
 
 def test_live_mode_has_no_simulator() -> None:

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 from tests.unit.operator.world import World
+from tradingbot_components.config import COMPONENT_NAMES
 from tradingbot_operator.api.status import ComponentState
 from tradingbot_operator.planner.lifecycle import Mode, Outcome
 
-DEFAULT_ORDER = [
-    "storage",
-    "exchange-sim",
-    "auth",
-    "gateway",
-    "market-data",
-    "balance-manager",
-    "portfolio",
-    "trader",
-]
+DEFAULT_ORDER = list(COMPONENT_NAMES)
 
 
 def test_first_reconcile_creates_only_the_first_phase() -> None:
