@@ -57,8 +57,9 @@ test: setup binaries lint ## everything CI runs: lint, then all tests on a local
 demo: setup cluster-up ## local control plane + operator + a paper-trading bot that reaches Ready
 	hack/demo.sh up
 
-crds: setup ## regenerate crds/ from the API models
+crds: setup ## regenerate crds/ (and the Helm chart's copy) from the API models
 	$(PY) -m tradingbot_operator.api.crd > crds/tradingbot.dev_tradingbots.yaml
+	cp crds/tradingbot.dev_tradingbots.yaml charts/tradingbot-operator/crds/tradingbot.dev_tradingbots.yaml
 
 run-operator: setup ## run the operator in the foreground against $$KUBECONFIG (default: the local cluster)
 	KUBECONFIG=$${KUBECONFIG:-$(KUBECONFIG_LOCAL)} $(VENV)/bin/tradingbot-operator

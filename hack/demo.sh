@@ -28,7 +28,9 @@ up() {
   if pid="$(operator_pid)"; then
     log "operator already running (pid $pid)"
   else
-    KUBECONFIG="$D/operator.kubeconfig" setsid "$ROOT/.venv/bin/tradingbot-operator" --liveness "http://127.0.0.1:0/healthz" \
+    # Scoped to the demo namespace, so it never competes with test operators in other namespaces.
+    KUBECONFIG="$D/operator.kubeconfig" setsid "$ROOT/.venv/bin/tradingbot-operator" --namespace "$NAMESPACE" \
+      --liveness "http://127.0.0.1:0/healthz" --metrics-address "127.0.0.1:0" \
       >"$D/logs/operator.log" 2>&1 </dev/null &
     echo $! >"$D/run/operator.pid"
     log "operator started (pid $!, log $D/logs/operator.log)"

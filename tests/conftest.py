@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.support import cluster as local_cluster
+from tests.support.cluster import LocalCluster
+from tests.support.operator import CRD
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,6 +38,13 @@ def cluster() -> Iterator[local_cluster.LocalCluster]:
     finally:
         if not os.environ.get("TRADINGBOT_KEEP_CLUSTER"):
             local_cluster.stop(state_dir)
+
+
+@pytest.fixture(scope="session")
+def crd(cluster: LocalCluster) -> None:
+    """The repository's CRD, current (helm installs the chart's copy only when none exists yet)."""
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
+    cluster.kubectl("wait", "--for=condition=Established", "crd/tradingbots.tradingbot.dev", "--timeout=60s")
 
 
 @pytest.fixture

@@ -26,7 +26,9 @@ def _pids(state: Path) -> list[int]:
     return pids
 
 
-def test_second_cluster_runs_beside_the_first_and_stops_cleanly(cluster: LocalCluster, tmp_path: Path) -> None:
+def test_second_cluster_runs_beside_the_first_and_stops_cleanly(
+    cluster: LocalCluster, tmp_path: Path
+) -> None:
     state = tmp_path / "second"
     started = _script("up", state)
     try:

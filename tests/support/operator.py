@@ -24,9 +24,16 @@ class OperatorProcess:
     """`tradingbot-operator` started with the cluster's kubeconfig, logging to a file."""
 
     def __init__(
-        self, cluster: LocalCluster, log_path: Path, namespace: str | None = None, webhook: str | None = None
+        self,
+        cluster: LocalCluster,
+        log_path: Path,
+        namespace: str | None = None,
+        webhook: str | None = None,
+        kubeconfig: Path | None = None,
     ) -> None:
         self.cluster, self.log_path, self.namespace, self.webhook = cluster, log_path, namespace, webhook
+        # By default the operator's own audited identity; tests may hand it another (e.g. a ServiceAccount's).
+        self.kubeconfig = kubeconfig or cluster.state_dir / "operator.kubeconfig"
         self.metrics_port = 0
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -46,7 +53,7 @@ class OperatorProcess:
             args += ["--alert-webhook", self.webhook]
         if self.namespace:
             args += ["--namespace", self.namespace]
-        env = {**os.environ, "KUBECONFIG": str(self.cluster.state_dir / "operator.kubeconfig")}
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         log.close()

@@ -35,8 +35,8 @@ RESERVED: frozenset[str] = frozenset(
         "TRADINGBOT_ALERT_WEBHOOK",
     }
 )
-# Whole families of non-config variables: the simulator's own settings.
-RESERVED_PREFIXES: tuple[str, ...] = ("TRADINGBOT_SIM_",)
+# Whole families of non-config variables: the simulator's and the gateway's own settings.
+RESERVED_PREFIXES: tuple[str, ...] = ("TRADINGBOT_SIM_", "TRADINGBOT_GATEWAY_")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _NULL = frozenset({"", "null", "none"})

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import urllib.parse
 from typing import Any
 
 import kopf
@@ -47,7 +48,8 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     if url := os.environ.get("TRADINGBOT_ALERT_WEBHOOK"):
         ctx.webhook = WebhookSink(url)
         ctx.webhook.start()
-        log.info("posting alerts to %s", url)
+        parts = urllib.parse.urlsplit(url)
+        log.info("posting alerts to %s://%s/...", parts.scheme, parts.hostname)  # the path may hold a token
     memo.ctx = ctx
 
 

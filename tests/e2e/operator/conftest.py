@@ -10,15 +10,9 @@ import pytest
 from tests.integration.components.process import components  # the fixture, for tests that run components
 from tests.support.bots import Bots
 from tests.support.cluster import LocalCluster
-from tests.support.operator import CRD, OperatorProcess
+from tests.support.operator import OperatorProcess
 
 __all__ = ["components"]
-
-
-@pytest.fixture(scope="session")
-def crd(cluster: LocalCluster) -> None:
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-    cluster.kubectl("wait", "--for=condition=Established", "crd/tradingbots.tradingbot.dev", "--timeout=60s")
 
 
 @pytest.fixture

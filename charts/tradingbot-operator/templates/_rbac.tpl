@@ -1,0 +1,66 @@
+{{/*
+The operator's permissions, derived from what it calls (operator/tradingbot_operator/reconciler/):
+one list, granted cluster-wide (ClusterRole) or in each watched namespace (Role).
+tests/e2e/chart/operator_access.py holds the same list as the test oracle; change both together.
+*/}}
+
+{{- define "tradingbot-operator.workloadRules" -}}
+# TradingBots: kopf lists and watches them and patches its finalizer and progress annotations in;
+# the reconciler merge-patches status and removes the restart-request annotation.
+- apiGroups: ["tradingbot.dev"]
+  resources: ["tradingbots"]
+  verbs: ["list", "watch", "patch"]
+- apiGroups: ["tradingbot.dev"]
+  resources: ["tradingbots/status"]
+  verbs: ["patch"]
+# Events on TradingBots (kopf.event and handler logs).
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
+# Bot children, applied server-side: create (first apply) and patch (every apply).
+# ConfigMaps also get/list/watch: the components' Role grants those, and RBAC only lets the operator
+# grant what it holds itself (no escalate/bind verbs needed).
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get", "list", "watch", "create", "patch"]
+- apiGroups: [""]
+  resources: ["services", "serviceaccounts"]
+  verbs: ["create", "patch"]
+# Secrets: create the paper-trading account; get (as metadata only) to see that a credentials Secret
+# exists. Never list or watch, so no Secret is ever cached in the operator.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "create"]
+# Pods: kopf indexes the bots' pods for health (list/watch); get/patch because the components' Role
+# grants them (a component annotates its own pod).
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list", "watch", "patch"]
+# Deployments: indexed for health, applied, and deleted when a component is removed from a bot.
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["list", "watch", "create", "patch", "delete"]
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["roles", "rolebindings"]
+  verbs: ["create", "patch"]
+- apiGroups: ["networking.k8s.io"]
+  resources: ["networkpolicies"]
+  verbs: ["create", "patch"]
+# Leases: only because the components' Role grants them (single-writer election in the components).
+- apiGroups: ["coordination.k8s.io"]
+  resources: ["leases"]
+  verbs: ["get", "create", "update"]
+{{- end }}
+
+{{/* kopf's scanning: notice CRD changes; with watchNamespaces, also which of them exist. Cluster-scoped. */}}
+{{- define "tradingbot-operator.scanningRules" -}}
+# kopf's scanning (read-only, cluster-scoped): CRD changes, and which watched namespaces exist.
+- apiGroups: ["apiextensions.k8s.io"]
+  resources: ["customresourcedefinitions"]
+  verbs: ["list", "watch"]
+{{- if .Values.watchNamespaces }}
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["list", "watch"]
+{{- end }}
+{{- end }}

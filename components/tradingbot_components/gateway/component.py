@@ -1,0 +1,193 @@
+"""The gateway component: the bot's one way to Kraken REST. It owns the key's rate governor and circuit
+breaker, gets signatures from auth, and is ready only while the circuit is closed and auth answers.
+
+Hot config: `circuit_breaker.*` updates the breaker in place; `rate_limiting.adaptive_mode` is read per call.
+`rate_limiting.tier` is a restart field (the governor is built for one tier).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from tradingbot_components.app import ComponentApp
+from tradingbot_components.config.changes import FieldError
+from tradingbot_components.config.manager import ConfigRejected
+from tradingbot_components.gateway.api import GatewayApi
+from tradingbot_components.gateway.auth_client import AuthClient
+from tradingbot_components.gateway.dispatcher import Dispatcher
+from tradingbot_components.gateway.metrics import GatewayMetrics
+from tradingbot_components.gateway.probing import HalfOpenProber
+from tradingbot_components.gateway.settings import (
+    GatewaySettings,
+    auth_health,
+    breaker_settings,
+    circuit_health,
+    read_gateway_settings,
+    rest_limits,
+)
+from tradingbot_components.gateway.transport import KrakenTransport
+from tradingbot_components.kraken.breaker import BreakerSettings, CircuitBreaker, StateChange
+from tradingbot_components.kraken.limits import Tier
+from tradingbot_components.kraken.rate_limit import RateGovernor
+from tradingbot_components.runtime import CheckResult, HealthStatus, Phase
+
+log = logging.getLogger(__name__)
+
+CIRCUIT_CHECK = "exchange-circuit"
+AUTH_CHECK = "auth"
+
+
+class GatewayService:
+    """Built in the Network phase, once the config is loaded (the tier and endpoints come from it)."""
+
+    def __init__(self, app: ComponentApp, settings: GatewaySettings | None = None) -> None:
+        self._app = app
+        self.settings = settings or GatewaySettings()
+        self.metrics = GatewayMetrics(app.registry)
+        self.dispatcher: Dispatcher | None = None
+        self.breaker: CircuitBreaker | None = None
+        self.governor: RateGovernor | None = None
+        self.auth: AuthClient | None = None
+        self._transport: KrakenTransport | None = None
+        self._prober: HalfOpenProber | None = None
+        self._probe_task: asyncio.Task[None] | None = None
+        self._unsubscribe: list[Callable[[], None]] = []
+
+    async def start(self) -> None:
+        config = self._app.config.config
+        tier = Tier(config.rate_limiting.tier)
+        self.governor = RateGovernor(
+            tier, rest_limits=rest_limits(tier), registry=self._app.registry, name="gateway"
+        )
+        self.breaker = CircuitBreaker(
+            "kraken-rest",
+            BreakerSettings(**breaker_settings(config.circuit_breaker)),  # type: ignore[arg-type]
+            registry=self._app.registry,
+        )
+        self._transport = KrakenTransport(
+            config.endpoints.exchange_rest, timeout=self.settings.request_timeout
+        )
+        self.auth = AuthClient(config.endpoints.auth, timeout=self.settings.auth_timeout)
+        await self._transport.start()
+        await self.auth.start()
+        self.dispatcher = Dispatcher(
+            transport=self._transport,
+            auth=self.auth,
+            governor=self.governor,
+            breaker=self.breaker,
+            metrics=self.metrics,
+            adaptive=lambda: bool(self._app.config.config.rate_limiting.adaptive_mode),
+            on_auth_failure=self._auth_failed,
+        )
+        self._prober = HalfOpenProber(self.breaker, self.dispatcher.probe)
+        self.breaker.add_listener(self._prober.on_state_change)
+        self.breaker.add_listener(self._circuit_changed)
+        self._probe_task = asyncio.create_task(self._prober.run(), name="circuit-prober")
+        self._unsubscribe.append(self._app.config.subscribe(self._breaker_config, prefix="circuit_breaker"))
+        log.info(
+            "gateway to %s (tier %s) via auth %s",
+            config.endpoints.exchange_rest,
+            tier,
+            config.endpoints.auth,
+            extra={"tier": str(tier)},
+        )
+
+    async def stop(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        if self._probe_task is not None:
+            self._probe_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe_task
+        self.dispatcher = None
+        for closeable in (self._transport, self.auth):
+            if closeable is not None:
+                await closeable.close()
+
+    # -- hot config --------------------------------------------------------------------------------
+
+    def _breaker_config(self, path: str, old: Any, new: Any) -> None:
+        if self.breaker is None:
+            return
+        self.breaker.update(**breaker_settings(self._app.config.config.circuit_breaker))
+        log.info("circuit breaker settings updated (%s: %r -> %r)", path, old, new, extra={"changed": path})
+
+    # -- health ------------------------------------------------------------------------------------
+
+    def _circuit_changed(self, change: StateChange) -> None:
+        result = self._circuit_result(str(change.reason))
+        self._app.monitor.update_component_status(
+            CIRCUIT_CHECK, result.status, result.details, message=result.message
+        )
+
+    def _circuit_result(self, reason: str | None = None) -> CheckResult:
+        breaker = self.breaker
+        if breaker is None:
+            return CheckResult(HealthStatus.UNHEALTHY, "the exchange client is not started")
+        if reason is None and self._prober is not None and self._prober.last_change is not None:
+            reason = str(self._prober.last_change.reason)
+        return circuit_health(breaker.state, breaker.retry_after(), reason)
+
+    async def check_circuit(self) -> CheckResult:
+        return self._circuit_result()
+
+    def _auth_failed(self, message: str) -> None:
+        self._app.monitor.update_component_status(AUTH_CHECK, HealthStatus.UNHEALTHY, message=message)
+
+    async def check_auth(self) -> CheckResult:
+        if self.auth is None:
+            return CheckResult(HealthStatus.UNHEALTHY, "the auth client is not started")
+        status, body, error = await self.auth.readiness()
+        return auth_health(status, body, error, self.auth.base_url)
+
+    def status(self) -> dict[str, Any]:
+        breaker, governor = self.breaker, self.governor
+        if breaker is None or governor is None:
+            return {"started": False}
+        failure_rate, _slow, calls = breaker.rates()
+        return {
+            "started": True,
+            "tier": str(governor.tier),
+            "adaptive_mode": self._app.config.config.rate_limiting.adaptive_mode,
+            "circuit": {
+                "state": str(breaker.state),
+                "retry_after": round(breaker.retry_after(), 3),
+                "failure_rate": failure_rate,
+                "calls_in_window": calls,
+                "settings": {
+                    "minimum_calls": breaker.settings.minimum_calls,
+                    "failure_threshold": breaker.settings.failure_threshold,
+                    "recovery_timeout": breaker.settings.recovery_timeout,
+                },
+                "probes": self._prober.probes if self._prober else 0,
+            },
+            "rate_counters": {
+                state.name: {"level": round(state.level, 3), "cap": round(state.cap, 3), "max": state.max}
+                for state in governor.counters()
+            },
+        }
+
+
+def build(app: ComponentApp) -> None:
+    try:
+        settings = read_gateway_settings(app.environ)
+    except ValueError as exc:
+        variable, _, reason = str(exc).partition(": ")
+        raise ConfigRejected([FieldError(variable, reason)]) from None
+    service = GatewayService(app, settings)
+    app.container.register_instance(GatewayService, service)
+    GatewayApi(lambda: service.dispatcher).add_to(app.http.app)
+    app.sequence.register_step("exchange-client", Phase.NETWORK, service.start, shutdown=service.stop)
+    app.monitor.register_check(CIRCUIT_CHECK, service.check_circuit, critical=True, interval=1.0)
+    app.monitor.register_check(
+        AUTH_CHECK,
+        service.check_auth,
+        critical=True,
+        interval=service.settings.auth_check_interval,
+        timeout=service.settings.auth_timeout,
+    )
+    app.add_status("gateway", service.status)

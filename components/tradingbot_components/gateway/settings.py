@@ -1,0 +1,94 @@
+"""How the gateway reads its part of the bot config, and what it is ready for. Pure.
+
+`circuit_breaker.failure_threshold` counts failures, while the breaker trips on a failure *rate*: the
+breaker gets a verdict once the 60 s window holds `failure_threshold` calls and opens when at least half
+of them failed, so N consecutive failures open it, and so does a sustained 50% failure rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+from tradingbot_components.config.schema import CircuitBreakerConfig
+from tradingbot_components.kraken.breaker import BreakerState
+from tradingbot_components.kraken.limits import REST_LIMITS, CounterLimits, Tier
+from tradingbot_components.runtime import CheckResult, HealthStatus
+
+FAILURE_RATE = 0.5
+BREAKER_WINDOW = 60.0
+# Points kept free on the REST counter: the exchange counts a call when it arrives, the governor when it
+# is sent, and that gap differs slightly from call to call.
+SAFETY_POINTS = 0.1
+
+
+ENV_PREFIX = "TRADINGBOT_GATEWAY_"
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySettings:
+    """Process knobs outside the bot config; defaults suit Kraken. Each can be set in the environment as
+    `TRADINGBOT_GATEWAY_<NAME>` (e.g. `TRADINGBOT_GATEWAY_REQUEST_TIMEOUT=3`), in seconds."""
+
+    request_timeout: float = 10.0  # one exchange request
+    auth_timeout: float = 5.0  # one signing request
+    auth_check_interval: float = 2.0  # between auth reachability checks
+
+
+def read_gateway_settings(environ: Mapping[str, str]) -> GatewaySettings:
+    """`GatewaySettings` with environment overrides; raises ValueError naming the variable and the reason."""
+    values: dict[str, float] = {}
+    for field in fields(GatewaySettings):
+        variable = ENV_PREFIX + field.name.upper()
+        raw = environ.get(variable)
+        if raw is None or not raw.strip():
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"{variable}: expected a number of seconds, got {raw!r}") from None
+        if not value > 0:
+            raise ValueError(f"{variable}: must be > 0, got {raw!r}")
+        values[field.name] = value
+    return GatewaySettings(**values)
+
+
+def breaker_settings(config: CircuitBreakerConfig) -> dict[str, float | int]:
+    """`CircuitBreaker.update(**...)` arguments for the config section (both fields are hot)."""
+    return {
+        "minimum_calls": config.failure_threshold,
+        "failure_threshold": FAILURE_RATE,
+        "window": BREAKER_WINDOW,
+        "recovery_timeout": config.recovery_timeout,
+    }
+
+
+def rest_limits(tier: Tier) -> CounterLimits:
+    """The REST counter the governor admits calls against: Kraken's, less the safety margin."""
+    published = REST_LIMITS[tier]
+    return CounterLimits(published.max - SAFETY_POINTS, published.decay_per_second)
+
+
+def circuit_health(state: BreakerState, retry_after: float, reason: str | None = None) -> CheckResult:
+    """The `exchange-circuit` health: ready only while the breaker is closed."""
+    if state is BreakerState.CLOSED:
+        return CheckResult(HealthStatus.HEALTHY, details={"state": str(state)})
+    if state is BreakerState.HALF_OPEN:
+        message = "circuit half-open: probing the exchange with a public Time call"
+    else:
+        why = f" ({reason})" if reason else ""
+        message = f"circuit open{why}: the exchange looks unwell; next probe in {retry_after:.1f}s"
+    details = {"state": str(state), "retry_after": round(retry_after, 3), "reason": reason}
+    return CheckResult(HealthStatus.UNHEALTHY, message, details)
+
+
+def auth_health(status: int | None, body: object, error: str | None, url: str) -> CheckResult:
+    """The `auth` health from one `GET <auth>/readyz`: reachable and ready, or why not."""
+    if error is not None or status is None:
+        return CheckResult(HealthStatus.UNHEALTHY, f"auth at {url} is unreachable: {error}")
+    if status == 200:
+        return CheckResult(HealthStatus.HEALTHY)
+    reasons = body.get("reasons") if isinstance(body, dict) else None
+    why = "; ".join(str(r.get("message")) for r in reasons if isinstance(r, dict)) if reasons else ""
+    suffix = f": {why}" if why else ""
+    return CheckResult(HealthStatus.UNHEALTHY, f"auth at {url} is not ready (HTTP {status}){suffix}")

@@ -1,0 +1,63 @@
+"""The gateway's reading of the bot config, and what its readiness says."""
+
+from __future__ import annotations
+
+import pytest
+
+from tradingbot_components.config.schema import CircuitBreakerConfig
+from tradingbot_components.gateway.settings import (
+    SAFETY_POINTS,
+    GatewaySettings,
+    auth_health,
+    breaker_settings,
+    circuit_health,
+    read_gateway_settings,
+    rest_limits,
+)
+from tradingbot_components.kraken.breaker import BreakerSettings, BreakerState
+from tradingbot_components.kraken.limits import REST_LIMITS, Tier
+from tradingbot_components.runtime import HealthStatus
+
+
+def test_failure_threshold_becomes_the_minimum_window_at_half_failures() -> None:
+    settings = breaker_settings(CircuitBreakerConfig(failure_threshold=3, recovery_timeout=2.5))
+    assert settings == {"minimum_calls": 3, "failure_threshold": 0.5, "window": 60.0, "recovery_timeout": 2.5}
+    BreakerSettings(**settings)  # type: ignore[arg-type]  # valid as a whole
+
+
+def test_rest_limits_keep_a_safety_margin_below_kraken_s() -> None:
+    for tier in Tier:
+        limits = rest_limits(tier)
+        assert limits.max == REST_LIMITS[tier].max - SAFETY_POINTS
+        assert limits.decay_per_second == REST_LIMITS[tier].decay_per_second
+
+
+def test_circuit_health() -> None:
+    assert circuit_health(BreakerState.CLOSED, 0.0).status is HealthStatus.HEALTHY
+    opened = circuit_health(BreakerState.OPEN, 12.34, "failure_rate_exceeded")
+    assert opened.status is HealthStatus.UNHEALTHY
+    assert opened.message == (
+        "circuit open (failure_rate_exceeded): the exchange looks unwell; next probe in 12.3s"
+    )
+    assert circuit_health(BreakerState.HALF_OPEN, 0.0).status is HealthStatus.UNHEALTHY
+
+
+def test_auth_health() -> None:
+    url = "http://auth"
+    assert auth_health(200, {"ready": True}, None, url).status is HealthStatus.HEALTHY
+    down = auth_health(None, None, "ClientConnectorError: refused", url)
+    assert down.status is HealthStatus.UNHEALTHY and "unreachable" in (down.message or "")
+    starting = auth_health(
+        503, {"reasons": [{"reason": "Starting", "message": "startup has not finished"}]}, None, url
+    )
+    assert starting.message == "auth at http://auth is not ready (HTTP 503): startup has not finished"
+
+
+def test_process_knobs_come_from_the_environment() -> None:
+    assert read_gateway_settings({}) == GatewaySettings()
+    tuned = read_gateway_settings({"TRADINGBOT_GATEWAY_REQUEST_TIMEOUT": "1.5", "OTHER": "x"})
+    assert tuned.request_timeout == 1.5 and tuned.auth_timeout == GatewaySettings().auth_timeout
+    with pytest.raises(ValueError, match="TRADINGBOT_GATEWAY_AUTH_TIMEOUT: must be > 0"):
+        read_gateway_settings({"TRADINGBOT_GATEWAY_AUTH_TIMEOUT": "0"})
+    with pytest.raises(ValueError, match="expected a number"):
+        read_gateway_settings({"TRADINGBOT_GATEWAY_REQUEST_TIMEOUT": "soon"})
