@@ -20,7 +20,7 @@ from tradingbot_components.auth.lease import KubeLeaseHolder
 from tradingbot_components.auth.nonce_marks import NonceMarkStore
 from tradingbot_components.auth.signer import Signer
 from tradingbot_components.auth.ws_token import WsTokenProvider
-from tradingbot_components.gateway.transport import KrakenTransport
+from tradingbot_components.kraken.transport import KrakenTransport
 from tradingbot_components.runtime import CheckResult, HealthStatus, Phase
 
 log = logging.getLogger(__name__)

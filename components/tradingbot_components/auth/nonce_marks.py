@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from tradingbot_components.gateway.transport import SessionOwner
+from tradingbot_components.kraken.transport import SessionOwner
 
 
 class NonceStoreError(RuntimeError):

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tradingbot_components.auth.signer import Signer
-from tradingbot_components.gateway.transport import ExchangeReply, KrakenTransport
 from tradingbot_components.kraken.errors import ErrorKind, parse_error
 from tradingbot_components.kraken.signing import BodyFormat
+from tradingbot_components.kraken.transport import ExchangeReply, KrakenTransport
 from tradingbot_components.runtime.backoff import backoff_delay
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@ Kraken-aware circuit breaker, signed by auth, and resent only where a resend can
 
 Pure decisions: `calls` (what a call is), `retry` (whether to resend), `reconcile` (finding a client-id
 order), `answers` (what the caller gets), `settings` (config and readiness).
-Effects: `transport` (HTTP to Kraken), `auth_client`, `dispatcher` (the call loop), `probing` (half-open
+Effects: `kraken.transport` (HTTP to Kraken, shared with auth), `auth_client`, `dispatcher` (the call loop), `probing` (half-open
 probes), `api` (HTTP), `component` (wiring).
 """
 
@@ -17,7 +17,7 @@ from tradingbot_components.gateway.retry import (
     decide_retry,
     delivery_of,
 )
-from tradingbot_components.gateway.transport import ExchangeReply, KrakenTransport, TransportFailure
+from tradingbot_components.kraken.transport import ExchangeReply, KrakenTransport, TransportFailure
 
 __all__ = [
     "CallKind",

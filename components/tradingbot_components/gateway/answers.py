@@ -9,7 +9,7 @@ from typing import Any
 
 from tradingbot_components.gateway.metrics import CallOutcome
 from tradingbot_components.gateway.retry import Delivery, delivery_of
-from tradingbot_components.gateway.transport import ExchangeReply, TransportFailure
+from tradingbot_components.kraken.transport import ExchangeReply, TransportFailure
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,8 @@ from typing import Any
 
 import aiohttp
 
-from tradingbot_components.gateway.transport import SessionOwner
 from tradingbot_components.kraken.signing import BodyFormat
+from tradingbot_components.kraken.transport import SessionOwner
 
 
 class AuthUnavailable(RuntimeError):

@@ -29,10 +29,10 @@ from tradingbot_components.gateway.settings import (
     read_gateway_settings,
     rest_limits,
 )
-from tradingbot_components.gateway.transport import KrakenTransport
 from tradingbot_components.kraken.breaker import BreakerSettings, CircuitBreaker, StateChange
 from tradingbot_components.kraken.limits import Tier
 from tradingbot_components.kraken.rate_limit import RateGovernor
+from tradingbot_components.kraken.transport import KrakenTransport
 from tradingbot_components.runtime import CheckResult, HealthStatus, Phase
 
 log = logging.getLogger(__name__)

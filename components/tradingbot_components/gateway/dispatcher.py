@@ -34,11 +34,11 @@ from tradingbot_components.gateway.reconcile import (
     is_duplicate,
 )
 from tradingbot_components.gateway.retry import Delivery, RetrySettings, decide_retry, delivery_of
-from tradingbot_components.gateway.transport import ExchangeReply, KrakenTransport
 from tradingbot_components.kraken.breaker import BreakerState, CircuitBreaker
 from tradingbot_components.kraken.errors import ErrorKind, parse_error
 from tradingbot_components.kraken.limits import PUBLIC_METHODS
 from tradingbot_components.kraken.rate_limit import RateGovernor
+from tradingbot_components.kraken.transport import ExchangeReply, KrakenTransport
 from tradingbot_components.runtime.backoff import backoff_delay
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ import enum
 from dataclasses import dataclass
 
 from tradingbot_components.gateway.calls import CallKind, retry_safe
-from tradingbot_components.gateway.transport import ExchangeReply, TransportFailure
 from tradingbot_components.kraken.errors import ErrorKind, parse_error
+from tradingbot_components.kraken.transport import ExchangeReply, TransportFailure
 from tradingbot_components.runtime.backoff import backoff_delay
 
 

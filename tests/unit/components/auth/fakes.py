@@ -11,7 +11,7 @@ from typing import Any
 
 from tradingbot_components.auth.credentials import Credentials
 from tradingbot_components.auth.nonce_marks import NonceStoreError
-from tradingbot_components.gateway.transport import ExchangeReply, parse_reply
+from tradingbot_components.kraken.transport import ExchangeReply, parse_reply
 
 SECRET = base64.b64encode(bytes(range(64))).decode()
 API_KEY = "test-api-key-0123456789"

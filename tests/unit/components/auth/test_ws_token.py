@@ -19,7 +19,7 @@ from tradingbot_components.auth.ws_token import (
     next_refresh,
     parse_token,
 )
-from tradingbot_components.gateway.transport import parse_reply
+from tradingbot_components.kraken.transport import parse_reply
 
 POLICY = TokenPolicy()
 OK = (200, {"error": [], "result": {"token": "tok-1", "expires": 900}})

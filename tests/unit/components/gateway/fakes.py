@@ -15,11 +15,11 @@ from tradingbot_components.gateway.auth_client import AuthUnavailable, Signature
 from tradingbot_components.gateway.dispatcher import Dispatcher
 from tradingbot_components.gateway.metrics import GatewayMetrics
 from tradingbot_components.gateway.retry import RetrySettings
-from tradingbot_components.gateway.transport import ExchangeReply, TransportFailure, parse_reply
 from tradingbot_components.kraken.breaker import BreakerSettings, CircuitBreaker
 from tradingbot_components.kraken.limits import CounterLimits, Tier
 from tradingbot_components.kraken.rate_limit import RateGovernor
 from tradingbot_components.kraken.signing import BodyFormat
+from tradingbot_components.kraken.transport import ExchangeReply, TransportFailure, parse_reply
 
 Script = ExchangeReply | tuple[int, Any]
 

@@ -6,7 +6,7 @@ import pytest
 
 from tradingbot_components.gateway.answers import answer_for
 from tradingbot_components.gateway.metrics import CallOutcome
-from tradingbot_components.gateway.transport import ExchangeReply, TransportFailure, parse_reply
+from tradingbot_components.kraken.transport import ExchangeReply, TransportFailure, parse_reply
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import pytest
 
 from tests.unit.components.gateway.fakes import Rig, envelope, no_answer
 from tradingbot_components.gateway.metrics import CallOutcome
-from tradingbot_components.gateway.transport import TransportFailure
 from tradingbot_components.kraken.breaker import BreakerState
+from tradingbot_components.kraken.transport import TransportFailure
 
 ADD = {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "price": "50000", "volume": "0.01"}
 OPEN_ORDER = {"cl_ord_id": "bot-1", "descr": {"order": "buy 0.01 XBTUSD @ limit 50000.0"}}

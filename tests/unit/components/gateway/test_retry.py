@@ -8,7 +8,7 @@ import pytest
 
 from tradingbot_components.gateway.calls import CallKind
 from tradingbot_components.gateway.retry import Delivery, RetrySettings, decide_retry, delivery_of
-from tradingbot_components.gateway.transport import ExchangeReply, TransportFailure, parse_reply
+from tradingbot_components.kraken.transport import ExchangeReply, TransportFailure, parse_reply
 
 
 def kraken(*errors: str, status: int = 200) -> ExchangeReply:

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from tradingbot_components.gateway.transport import KrakenTransport, TransportFailure, parse_reply
+from tradingbot_components.kraken.transport import KrakenTransport, TransportFailure, parse_reply
 
 
 def test_parse_reply() -> None:
