@@ -52,9 +52,13 @@ def _own(
             Health.UNHEALTHY, "ProgressDeadlineExceeded", "the rollout made no progress in time"
         )
     wanted = deployment.replicas
-    # Pods and Deployments arrive on separate watches, so either may lag: call a replica not ready only when
-    # both the pod and the Deployment's controller say so (no false alarm from a stale index).
-    ready = max(sum(1 for p in pods if p.ready and not p.terminating), deployment.ready_replicas)
+    # Pods and Deployments arrive on separate watches, so either may lag. A pod seen Ready before and NotReady
+    # now has failed: act on it at once. A pod never seen Ready may just be a stale index entry, so for those
+    # the Deployment's controller decides (no false alarm, at the price of its propagation delay).
+    live = [p for p in pods if not p.terminating]
+    ready = sum(1 for p in live if p.ready)
+    unproven = sum(1 for p in live if not p.ready and not p.was_ready)
+    ready = max(ready, min(deployment.ready_replicas, ready + unproven))
     if verdict.state is ComponentState.STARTING and not started and ready < wanted:
         return Assessment(Health.UNKNOWN, "Starting", f"{ready}/{wanted} pods ready")
     if wanted and ready == 0:

@@ -23,6 +23,7 @@ class ObservedPod:
     last_terminated_reason: str | None = None  # e.g. OOMKilled
     config_generation: int | None = None
     template_hash: str | None = None  # pod-template-hash: which ReplicaSet it belongs to
+    was_ready: bool = False  # the operator saw this pod Ready before (so NotReady now is a real transition)
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ class OperatorContext:
     apply_errors: dict[BotKey, str] = field(default_factory=dict)  # last apply failure, announced once
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
     webhook: WebhookSink | None = None
-    phase_started: dict[BotKey, tuple[str, float]] = field(
-        default_factory=dict
-    )  # startup phase, monotonic start
+    # Startup phase of each bot and when (monotonic) it began, for the phase-duration metric.
+    phase_started: dict[BotKey, tuple[str, float]] = field(default_factory=dict)
+    seen_ready: dict[BotKey, set[str]] = field(default_factory=dict)  # pods seen Ready, per bot (health)
 
     def wakeup(self, key: BotKey) -> asyncio.Event:
         return self.wakeups.setdefault(key, asyncio.Event())
@@ -54,3 +54,4 @@ class OperatorContext:
         self.wakeups.pop(key, None)
         self.apply_errors.pop(key, None)
         self.phase_started.pop(key, None)
+        self.seen_ready.pop(key, None)

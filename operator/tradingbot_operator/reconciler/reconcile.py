@@ -10,6 +10,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,10 +26,21 @@ log = logging.getLogger(__name__)
 
 
 def _observe(
-    deployments: Iterable[ObservedDeployment], pods: Iterable[ObservedPod], credentials_present: bool
+    deployments: Iterable[ObservedDeployment],
+    pods: Iterable[ObservedPod],
+    credentials_present: bool,
+    seen_ready: set[str],
 ) -> Observed:
+    """Group the indexed snapshots; mark pods this process has seen Ready before (kept in `seen_ready`)."""
     grouped: dict[str, list[ObservedPod]] = {}
-    for pod in pods:
+    current = list(pods)
+    names = {p.name for p in current}
+    seen_ready &= names  # forget pods that are gone
+    for pod in current:
+        if pod.ready:
+            seen_ready.add(pod.name)
+        elif pod.name in seen_ready:
+            pod = replace(pod, was_ready=True)
         grouped.setdefault(pod.component, []).append(pod)
     return Observed(
         deployments={d.component: d for d in deployments},
@@ -79,7 +91,7 @@ async def reconcile(
         "blockOwnerDeletion": True,
     }
     present = True if deleting else await _credentials(ctx, body, owner)
-    observed = _observe(deployments, pods, present)
+    observed = _observe(deployments, pods, present, ctx.seen_ready.setdefault(key, set()))
     previous_status = ctx.statuses.get(key, body.get("status") or {})
     bot = BotInput(
         name=meta["name"],

@@ -44,6 +44,13 @@ def test_a_stale_pod_index_alone_does_not_raise_an_alarm() -> None:
     assert evaluate(world)["auth"].health is Health.HEALTHY
 
 
+def test_a_pod_seen_ready_that_turns_not_ready_is_unhealthy_before_its_deployment_catches_up() -> None:
+    world = running_world()
+    world.pods["auth"] = tuple(replace(p, ready=False, was_ready=True) for p in world.pods["auth"])
+    assert world.deployments["auth"].ready_replicas == 1  # the controller has not caught up yet
+    assert evaluate(world)["auth"].health is Health.UNHEALTHY
+
+
 def test_all_healthy_when_every_pod_is_ready() -> None:
     health = evaluate(running_world())
     assert {a.health for a in health.values()} == {Health.HEALTHY}
