@@ -55,10 +55,13 @@ def _own(
     # Pods and Deployments arrive on separate watches, so either may lag. A pod seen Ready before and NotReady
     # now has failed: act on it at once. A pod never seen Ready may just be a stale index entry, so for those
     # the Deployment's controller decides (no false alarm, at the price of its propagation delay).
+    # The Deployment's count may be stale and include pods known to have failed, so it can vouch only for
+    # what it counts beyond the pods already known ready or failed.
     live = [p for p in pods if not p.terminating]
     ready = sum(1 for p in live if p.ready)
+    failed = sum(1 for p in live if not p.ready and p.was_ready)
     unproven = sum(1 for p in live if not p.ready and not p.was_ready)
-    ready = max(ready, min(deployment.ready_replicas, ready + unproven))
+    ready += min(unproven, max(0, deployment.ready_replicas - ready - failed))
     if verdict.state is ComponentState.STARTING and not started and ready < wanted:
         return Assessment(Health.UNKNOWN, "Starting", f"{ready}/{wanted} pods ready")
     if wanted and ready == 0:

@@ -27,11 +27,17 @@ def start(bots: Bots, name: str, **spec: object) -> None:
 
 def fail(bots: Bots, bot: str, component: str) -> str:
     """Make a Ready pod of the component NotReady (after a restart, the old pod may still be around)."""
-    pods = component_pods(bots.core, bots.namespace, bot, component)
-    ready = [
-        p for p in pods if any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
-    ]
-    pod = ready[0].metadata.name
+
+    def ready_pod() -> str | None:
+        pods = component_pods(bots.core, bots.namespace, bot, component)
+        ready = [
+            p
+            for p in pods
+            if any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
+        ]
+        return ready[0].metadata.name if ready else None
+
+    pod = wait_until(ready_pod, timeout=20, what=f"a Ready {component} pod")
     set_ready(bots.core, bots.namespace, pod, False)
     return pod
 

@@ -51,6 +51,14 @@ def test_a_pod_seen_ready_that_turns_not_ready_is_unhealthy_before_its_deploymen
     assert evaluate(world)["auth"].health is Health.UNHEALTHY
 
 
+def test_a_stale_deployment_count_cannot_vouch_for_a_new_pod_while_the_old_one_failed() -> None:
+    world = running_world()
+    failed = replace(world.pods["auth"][0], ready=False, was_ready=True)
+    new = replace(world.pods["auth"][0], name="auth-new", ready=False, was_ready=False)
+    world.pods["auth"] = (failed, new)  # the Deployment still reports 1 ready: the failed pod, stale
+    assert evaluate(world)["auth"].health is Health.UNHEALTHY
+
+
 def test_all_healthy_when_every_pod_is_ready() -> None:
     health = evaluate(running_world())
     assert {a.health for a in health.values()} == {Health.HEALTHY}
