@@ -29,7 +29,7 @@ from kubernetes import client, config
 from bench.common import ensure_cluster, kubernetes_version, machine, watch_into, write_section
 from bench.health_latency import percentile
 from tests.support.bots import bot_manifest
-from tests.support.operator import CRD, OperatorProcess
+from tests.support.operator import OperatorProcess, install_crd
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     cluster = ensure_cluster()
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-    cluster.kubectl("wait", "--for=condition=Established", "crd/tradingbots.tradingbot.dev", "--timeout=60s")
+    install_crd(cluster)
     namespace = f"bench-reload-{int(time.time())}"
     cluster.kubectl("create", "namespace", namespace)
     api = config.new_client_from_config(config_file=str(cluster.kubeconfig))

@@ -36,7 +36,7 @@ from bench.common import (
 )
 from tests.support.bots import bot_manifest
 from tests.support.cluster import LocalCluster
-from tests.support.operator import CRD, OperatorProcess
+from tests.support.operator import OperatorProcess, install_crd
 from tradingbot_operator.api.constants import DEFAULT_IMAGE
 from tradingbot_operator.api.types import TradingBotSpec
 from tradingbot_operator.planner import desired
@@ -134,8 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     cluster = ensure_cluster()
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-    cluster.kubectl("wait", "--for=condition=Established", "crd/tradingbots.tradingbot.dev", "--timeout=60s")
+    install_crd(cluster)
     api = config.new_client_from_config(config_file=str(cluster.kubeconfig))
     log_path = cluster.state_dir / "logs" / "bench-operator.log"
     operator = OperatorProcess(cluster, log_path).start()

@@ -11,7 +11,7 @@ import pytest
 
 from tests.support import cluster as local_cluster
 from tests.support.cluster import LocalCluster
-from tests.support.operator import CRD
+from tests.support.operator import install_crd
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,8 +43,7 @@ def cluster() -> Iterator[local_cluster.LocalCluster]:
 @pytest.fixture(scope="session")
 def crd(cluster: LocalCluster) -> None:
     """The repository's CRD, current (helm installs the chart's copy only when none exists yet)."""
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-    cluster.kubectl("wait", "--for=condition=Established", "crd/tradingbots.tradingbot.dev", "--timeout=60s")
+    install_crd(cluster)
 
 
 @pytest.fixture

@@ -14,6 +14,12 @@ from tests.support.cluster import ROOT, LocalCluster
 CRD = ROOT / "crds" / "tradingbot.dev_tradingbots.yaml"
 
 
+def install_crd(cluster: LocalCluster) -> None:
+    """Apply the repository's CRD (server-side, taking over fields) and wait until it is served."""
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
+    cluster.kubectl("wait", "--for=condition=Established", "crd/tradingbots.tradingbot.dev", "--timeout=60s")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
