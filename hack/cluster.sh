@@ -271,9 +271,15 @@ cmd_status() {
   echo "kube-apiserver: not ready"; return 1
 }
 
+# One up or down at a time per state dir: concurrent callers (two terminals, a test fixture) wait their turn.
+serialize() {
+  exec 9>"$D.lock"
+  flock 9
+}
+
 case "${1:-}" in
-  up) cmd_up ;;
-  down) cmd_down ;;
+  up) serialize; cmd_up ;;
+  down) serialize; cmd_down ;;
   status) cmd_status ;;
   logs) tail -n "${2:-50}" "$D"/logs/*.log ;;
   *) die "usage: $0 up|down|status|logs [LINES]" ;;
