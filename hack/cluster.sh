@@ -135,7 +135,8 @@ POLICY
 # start NAME BINARY ARGS...: run detached in its own session, log to .cluster/logs/NAME.log, record the pid.
 start() {
   local name="$1" bin="$2"; shift 2
-  setsid "$bin" "$@" >"$D/logs/$name.log" 2>&1 </dev/null &
+  # 9>&-: the daemons must not inherit the up/down lock, or it would stay held for the cluster's lifetime.
+  setsid "$bin" "$@" >"$D/logs/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$D/run/$name.pid"
   log "started $name (pid $!)"
 }
