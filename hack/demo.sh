@@ -12,11 +12,15 @@ export KUBECONFIG="$D/kubeconfig"
 kubectl() { "$D/bin/kubectl" "$@"; }
 log() { printf '[demo %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 operator_pid() {
   local f="$D/run/operator.pid" pid
   [ -f "$f" ] || return 1
   pid="$(cat "$f")"
-  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q tradingbot_operator || return 1
+  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q tradingbot-operator || return 1
   echo "$pid"
 }
 
@@ -30,7 +34,7 @@ up() {
   else
     # Scoped to the demo namespace, so it never competes with test operators in other namespaces.
     KUBECONFIG="$D/operator.kubeconfig" setsid "$ROOT/.venv/bin/tradingbot-operator" --namespace "$NAMESPACE" \
-      --liveness "http://127.0.0.1:0/healthz" --metrics-address "127.0.0.1:0" \
+      --liveness "http://127.0.0.1:$(free_port)/healthz" --metrics-address "127.0.0.1:$(free_port)" \
       >"$D/logs/operator.log" 2>&1 </dev/null &
     echo $! >"$D/run/operator.pid"
     log "operator started (pid $!, log $D/logs/operator.log)"
