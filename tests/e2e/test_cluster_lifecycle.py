@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -46,3 +47,37 @@ def test_second_cluster_runs_beside_the_first_and_stops_cleanly(
     assert stopped.returncode == 0, stopped.stderr
     assert _pids(state) == []
     assert not state.exists()
+
+
+def test_demo_brings_the_example_bot_to_ready_and_cluster_down_stops_everything(tmp_path: Path) -> None:
+    state = tmp_path / "demo"
+    env = {**os.environ, "TRADINGBOT_CLUSTER_DIR": str(state)}
+    assert _script("up", state).returncode == 0
+    try:
+        demo = subprocess.run(
+            [str(CLUSTER_SCRIPT.parent / "demo.sh"), "up"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert demo.returncode == 0, demo.stderr
+        assert re.search(r"kraken-main\s+8/8\s+Running\s+Healthy\s+Complete", demo.stdout), demo.stdout
+        assert "trader" in demo.stdout and "Stop everything: make cluster-down" in demo.stdout
+        operator_pid = int((state / "run" / "operator.pid").read_text())
+        assert Path(f"/proc/{operator_pid}").exists()
+        stopped = subprocess.run(
+            [str(CLUSTER_SCRIPT.parent / "demo.sh"), "down"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert stopped.returncode == 0, stopped.stderr
+        assert (
+            not Path(f"/proc/{operator_pid}").exists()
+            or "zombie" in Path(f"/proc/{operator_pid}/status").read_text().lower()
+        )
+    finally:
+        _script("down", state)
+    assert _pids(state) == []
