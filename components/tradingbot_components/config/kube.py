@@ -5,7 +5,6 @@ annotation through which a pod reports the config generation it runs (the operat
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
@@ -14,6 +13,7 @@ from kubernetes_asyncio import client, config
 
 from tradingbot_components.runtime.backoff import backoff_delay
 from tradingbot_components.runtime.invocation import describe_error
+from tradingbot_components.runtime.tasks import cancel_and_wait
 
 GENERATION_ANNOTATION = "tradingbot.dev/config-generation"
 log = logging.getLogger(__name__)
@@ -80,11 +80,8 @@ class PodGenerationReporter:
         self._task = asyncio.create_task(self._run(), name="pod-generation-reporter")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         api: client.ApiClient | None = None

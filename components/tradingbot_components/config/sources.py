@@ -7,7 +7,6 @@ Each source hands `SourceDocument`s to a sink; `feed.py` decides which source wi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -22,6 +21,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from tradingbot_components.config.kube import ClientFactory, api_client, parse_generation
 from tradingbot_components.runtime.backoff import backoff_delay
 from tradingbot_components.runtime.invocation import describe_error
+from tradingbot_components.runtime.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 CONFIG_KEY = "config.json"
@@ -118,7 +118,7 @@ class FileSource:
         self._task = asyncio.create_task(self._run(), name=f"config-file-{self.path.name}")
 
     async def stop(self) -> None:
-        await _cancel(self._task)
+        await cancel_and_wait(self._task)
         self._task = None
 
     async def _run(self) -> None:
@@ -207,7 +207,7 @@ class ConfigMapSource:
         self._task = asyncio.create_task(self._run(), name=f"configmap-{self.name}")
 
     async def stop(self) -> None:
-        await _cancel(self._task)
+        await cancel_and_wait(self._task)
         self._task = None
         self._connected = False
         if self._api is not None:
@@ -307,10 +307,3 @@ class ConfigMapSource:
             return SourceDocument(origin, parse_document(text, name=self.key), generation)
         except DocumentError as exc:
             return SourceDocument(origin, generation=generation, error=str(exc))
-
-
-async def _cancel(task: asyncio.Task[None] | None) -> None:
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

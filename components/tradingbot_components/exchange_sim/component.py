@@ -22,6 +22,7 @@ from tradingbot_components.exchange_sim.ws import WsHub
 from tradingbot_components.kraken.limits import Tier
 from tradingbot_components.runtime import CheckResult, HealthStatus, Phase
 from tradingbot_components.runtime.invocation import describe_error
+from tradingbot_components.runtime.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +88,7 @@ class ExchangeSimService:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         await self.hub.close_all()
         self.sim = None
 

@@ -8,7 +8,6 @@ Hot config: `circuit_breaker.*` updates the breaker in place; `rate_limiting.ada
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +33,7 @@ from tradingbot_components.kraken.limits import Tier
 from tradingbot_components.kraken.rate_limit import RateGovernor
 from tradingbot_components.kraken.transport import KrakenTransport
 from tradingbot_components.runtime import CheckResult, HealthStatus, Phase
+from tradingbot_components.runtime.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +99,7 @@ class GatewayService:
     async def stop(self) -> None:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
-        if self._probe_task is not None:
-            self._probe_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._probe_task
+        await cancel_and_wait(self._probe_task)
         self.dispatcher = None
         for closeable in (self._transport, self.auth):
             if closeable is not None:

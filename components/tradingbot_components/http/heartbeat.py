@@ -6,9 +6,10 @@ Kubernetes restarts a process whose loop stopped turning (a blocking call, a liv
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
+
+from tradingbot_components.runtime.tasks import cancel_and_wait
 
 
 class LoopHeartbeat:
@@ -38,11 +39,8 @@ class LoopHeartbeat:
         self._task = asyncio.create_task(self._run(), name="loop-heartbeat")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         while True:

@@ -27,6 +27,7 @@ from tradingbot_components.market_data.reconnect import ConnectionBudget, Reconn
 from tradingbot_components.market_data.resync import ResyncAction
 from tradingbot_components.market_data.symbols import AssetPairsError, fetch_precisions
 from tradingbot_components.runtime.invocation import describe_error
+from tradingbot_components.runtime.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +130,7 @@ class ExchangeFeed:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(2.0):
                     await ws.close(code=1001, reason="market data is stopping")
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     def request_reconnect(self, reason: str) -> None:
         """Drop the connection now; the run loop reconnects (and resubscribes everything)."""
