@@ -25,6 +25,7 @@ from typing import Any
 from kubernetes import watch
 
 from tests.support import cluster as local_cluster
+from tests.support.operator import install_crd
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "benchmarks.md"
@@ -36,6 +37,15 @@ def ensure_cluster() -> local_cluster.LocalCluster:
     if local_cluster.is_running(state):
         return local_cluster.LocalCluster(state)
     return local_cluster.start(state)
+
+
+def prepare(prefix: str) -> tuple[local_cluster.LocalCluster, str]:
+    """The local cluster (started if needed) with the current CRD, and a fresh namespace for one benchmark."""
+    cluster = ensure_cluster()
+    install_crd(cluster)
+    namespace = f"{prefix}-{int(time.time())}"
+    cluster.kubectl("create", "namespace", namespace)
+    return cluster, namespace
 
 
 @dataclass(frozen=True)

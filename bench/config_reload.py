@@ -26,10 +26,10 @@ from pathlib import Path
 
 from kubernetes import client, config
 
-from bench.common import ensure_cluster, kubernetes_version, machine, watch_into, write_section
+from bench.common import kubernetes_version, machine, prepare, watch_into, write_section
 from bench.health_latency import percentile
 from tests.support.bots import bot_manifest
-from tests.support.operator import OperatorProcess, install_crd
+from tests.support.operator import OperatorProcess
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,10 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changes", type=int, default=30)
     args = parser.parse_args(argv)
 
-    cluster = ensure_cluster()
-    install_crd(cluster)
-    namespace = f"bench-reload-{int(time.time())}"
-    cluster.kubectl("create", "namespace", namespace)
+    cluster, namespace = prepare("bench-reload")
     api = config.new_client_from_config(config_file=str(cluster.kubeconfig))
     custom = client.CustomObjectsApi(api)
     operator = OperatorProcess(

@@ -21,9 +21,9 @@ import time
 
 from kubernetes import client, config
 
-from bench.common import ensure_cluster, kubernetes_version, machine, watch_into, write_section
+from bench.common import kubernetes_version, machine, prepare, watch_into, write_section
 from tests.support.bots import bot_manifest
-from tests.support.operator import OperatorProcess, install_crd
+from tests.support.operator import OperatorProcess
 from tests.support.pods import component_pods, set_ready
 
 COMPONENT = "portfolio"
@@ -42,10 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--failures", type=int, default=30)
     args = parser.parse_args(argv)
 
-    cluster = ensure_cluster()
-    install_crd(cluster)
-    namespace = f"bench-health-{int(time.time())}"
-    cluster.kubectl("create", "namespace", namespace)
+    cluster, namespace = prepare("bench-health")
     api = config.new_client_from_config(config_file=str(cluster.kubeconfig))
     watch_api = config.new_client_from_config(config_file=str(cluster.kubeconfig))
     core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
