@@ -46,6 +46,9 @@ COMPONENTS: dict[str, str] = {
     "market-data": "tradingbot_components.market_data.component:build",
     "auth": "tradingbot_components.auth.component:build",
     "gateway": "tradingbot_components.gateway.component:build",
+    "balance-manager": "tradingbot_components.balance_manager.component:build",
+    "portfolio": "tradingbot_components.portfolio.component:build",
+    "trader": "tradingbot_components.trader.component:build",
 }
 DEFAULT_PORT = 8080
 

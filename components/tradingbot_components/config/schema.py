@@ -134,9 +134,15 @@ class EndpointsConfig(Section):
         "https://api.kraken.com", "Exchange REST base URL", {"auth", "gateway", "market-data"}
     )
     exchange_ws: str = restart(
-        "wss://ws.kraken.com/v2", "Exchange WebSocket v2 URL", {"market-data", "balance-manager"}
+        "wss://ws.kraken.com/v2",
+        "Exchange WebSocket v2 URL (public channels and, with a token from auth, private ones)",
+        {"market-data", "balance-manager", "portfolio", "trader"},
     )
-    auth: str = restart("http://127.0.0.1:8101", "auth component URL", {"gateway", "balance-manager"})
+    auth: str = restart(
+        "http://127.0.0.1:8101",
+        "auth component URL (signatures, WebSocket tokens)",
+        {"gateway", "balance-manager", "portfolio", "trader"},
+    )
     gateway: str = restart(
         "http://127.0.0.1:8102", "gateway component URL", {"balance-manager", "portfolio", "trader"}
     )
@@ -146,6 +152,10 @@ class EndpointsConfig(Section):
     market_data: str = restart(
         "ws://127.0.0.1:8103/stream", "market-data stream URL", {"portfolio", "trader"}
     )
+    balance_manager: str = restart(
+        "http://127.0.0.1:8104", "balance-manager component URL", {"portfolio", "trader"}
+    )
+    portfolio: str = restart("http://127.0.0.1:8105", "portfolio component URL", {"trader"})
 
 
 class StorageConfig(Section):

@@ -6,7 +6,7 @@ what leaves is JSON with decimals as strings. A 2xx answer means the write is du
     GET   /v1/orders/{client_order_id}
     PATCH /v1/orders/{client_order_id}   {"status", "exchange_order_id"?}
     POST  /v1/fills                      idempotent by fill_id
-    GET   /v1/fills?client_order_id=&limit=
+    GET   /v1/fills?client_order_id=&limit=&offset=   oldest first
     POST  /v1/balances                   {"balances": {"XBT": "0.5"}, "taken_at"?}
     GET   /v1/balances/latest
     GET   /v1/nonce/{key_id}
@@ -167,7 +167,9 @@ class StorageApi:
 
     async def list_fills(self, request: web.Request) -> web.Response:
         cid = request.query.get("client_order_id")
-        fills = await self._repo().list_fills(client_order_id=cid, limit=_limit(request))
+        fills = await self._repo().list_fills(
+            client_order_id=cid, limit=_limit(request), offset=_offset(request)
+        )
         return web.json_response({"fills": [fill.to_dict() for fill in fills]})
 
     async def add_balances(self, request: web.Request) -> web.Response:
@@ -247,6 +249,13 @@ def _limit(request: web.Request) -> int:
     raw = request.query.get("limit", "100")
     if not raw.isdigit() or not 1 <= int(raw) <= 1000:
         raise _BadRequest(f"limit must be an integer from 1 to 1000, got {raw!r}")
+    return int(raw)
+
+
+def _offset(request: web.Request) -> int:
+    raw = request.query.get("offset", "0")
+    if not raw.isdigit():
+        raise _BadRequest(f"offset must be an integer >= 0, got {raw!r}")
     return int(raw)
 
 

@@ -178,10 +178,13 @@ class SqlRepository:
             raise Conflict(f"fill {fill.fill_id!r} is already stored with different values")
         return stored, created
 
-    async def list_fills(self, *, client_order_id: str | None = None, limit: int = 100) -> list[Fill]:
+    async def list_fills(
+        self, *, client_order_id: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[Fill]:
         where, params = _filters(client_order_id=client_order_id)
         rows = await self._read(
-            f"SELECT {FILL_COLUMNS} FROM fills{where} ORDER BY executed_at, fill_id LIMIT ?", (*params, limit)
+            f"SELECT {FILL_COLUMNS} FROM fills{where} ORDER BY executed_at, fill_id LIMIT ? OFFSET ?",
+            (*params, limit, offset),
         )
         return [from_row(Fill, FILL_FIELDS, row) for row in rows]
 

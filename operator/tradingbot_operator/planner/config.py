@@ -38,6 +38,8 @@ def effective_config(
         "gateway": service_url(bot, namespace, "gateway"),
         "storage": service_url(bot, namespace, "storage"),
         "market_data": service_url(bot, namespace, "market-data", "ws", "/stream"),
+        "balance_manager": service_url(bot, namespace, "balance-manager"),
+        "portfolio": service_url(bot, namespace, "portfolio"),
     }
     if spec.exchange.mode == ExchangeMode.PAPER:
         derived["exchange_rest"] = service_url(bot, namespace, "exchange-sim")
