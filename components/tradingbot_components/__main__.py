@@ -14,7 +14,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tradingbot_components.app import DEFAULT_PORT, Options, UnknownComponent, build_app, known_components
+from tradingbot_components.app import (
+    DEFAULT_PORT,
+    ComponentArgumentsError,
+    Options,
+    UnknownComponent,
+    build_app,
+    known_components,
+)
 from tradingbot_components.config.logs import FORMAT_VARIABLE, configure_logging
 from tradingbot_components.config.manager import ConfigRejected
 
@@ -61,7 +68,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args, extra = parser().parse_known_args(argv)
     if args.component not in known_components():
         print(UnknownComponent(args.component), file=sys.stderr)
         return 2
@@ -75,12 +82,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         grace_period=args.grace_period,
+        extra=tuple(extra),
     )
     try:
         app = build_app(options)
     except ConfigRejected as exc:
         log.error("cannot start %s: %s", args.component, exc)
         return 1
+    except ComponentArgumentsError as exc:
+        print(f"tradingbot-component {args.component}: {exc}", file=sys.stderr)
+        return 2
+    if options.extra and not app.extra_args_consumed:
+        print(
+            f"tradingbot-component {args.component}: unrecognized arguments: {' '.join(options.extra)}",
+            file=sys.stderr,
+        )
+        return 2
     return asyncio.run(app.run())
 
 

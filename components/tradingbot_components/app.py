@@ -83,6 +83,11 @@ class Options:
     host: str = "0.0.0.0"
     port: int = DEFAULT_PORT
     grace_period: float = 25.0  # inside Kubernetes' default 30 s termination grace
+    extra: tuple[str, ...] = ()  # the component's own arguments (e.g. the trader's --strategy)
+
+
+class ComponentArgumentsError(ValueError):
+    """A component's own command-line arguments are wrong; the message says which and why."""
 
 
 class ComponentApp:
@@ -105,6 +110,7 @@ class ComponentApp:
         self.feed = ConfigFeed(self.config, file=options.config_file, configmap=options.configmap)
         self.reporter = PodGenerationReporter.from_environment(self.environ)
         self.lifecycle = Lifecycle.STARTING
+        self.extra_args_consumed = False  # a component that reads `options.extra` sets this
         self._status: dict[str, Callable[[], Any]] = {}
         self._monitor_task: asyncio.Task[None] | None = None
         self.probes = ProbeRoutes(

@@ -13,7 +13,12 @@ from tradingbot_components.kraken.transport import SessionOwner
 
 
 class ServiceUnavailable(RuntimeError):
-    """The component could not be reached, or answered 5xx: try again later."""
+    """The component could not be reached, or answered 5xx: try again later. `before_sending` is True when
+    no connection was made, so the request certainly had no effect."""
+
+    def __init__(self, message: str, *, before_sending: bool = False) -> None:
+        super().__init__(message)
+        self.before_sending = before_sending
 
 
 class ServiceRejected(ValueError):
@@ -64,7 +69,8 @@ class JsonService(SessionOwner):
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ServiceUnavailable(
-                f"{self.service} at {self.base_url} is unreachable: {type(exc).__name__}: {exc}"
+                f"{self.service} at {self.base_url} is unreachable: {type(exc).__name__}: {exc}",
+                before_sending=isinstance(exc, aiohttp.ClientConnectorError),
             ) from None
         try:
             document = json.loads(text) if text else None

@@ -27,17 +27,22 @@ class GatewayReply:
     def ok(self) -> bool:
         return self.status == 200 and not [e for e in self.errors if not e.startswith("W")]
 
+    connect_failed: bool = False  # the gateway could not even be connected to
+
     @property
     def not_sent(self) -> bool:
-        """Certainly never reached the exchange: the gateway was unreachable or refused it itself."""
-        if self.status is None:
+        """Certainly never reached the exchange: no connection to the gateway, or the gateway refused it
+        itself (circuit open, auth down, a malformed request)."""
+        if self.connect_failed:
             return True
-        return any(e.startswith("EGateway:") for e in self.errors) and self.status in (400, 503)
+        return self.status in (400, 503) and any(e.startswith("EGateway:") for e in self.errors)
 
     @property
     def uncertain(self) -> bool:
-        """The exchange may have acted, without a usable answer (502/504 from the gateway, EService,
-        EGeneral:Internal error)."""
+        """The exchange may have acted, without a usable answer: the gateway stopped answering mid-call,
+        502/504 from the gateway, `EService:*` or `EGeneral:Internal error`."""
+        if self.status is None:
+            return not self.connect_failed
         if self.status in (502, 504):
             return True
         kinds = {parse_error(e).kind for e in self.errors}
@@ -81,7 +86,7 @@ class GatewayClient(JsonService):
         try:
             status, document = await self.exchange(verb, path, body)
         except ServiceUnavailable as exc:
-            return GatewayReply(method, None, detail=str(exc))
+            return GatewayReply(method, None, detail=str(exc), connect_failed=exc.before_sending)
         if not isinstance(document, dict):
             return GatewayReply(method, status, detail=f"not a Kraken envelope: {str(document)[:120]}")
         errors = document.get("error") or []

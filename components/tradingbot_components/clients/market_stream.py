@@ -20,6 +20,7 @@ from typing import Any
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
+from tradingbot_components.market_data.symbols import ws_symbol
 from tradingbot_components.runtime.invocation import describe_error
 from tradingbot_components.runtime.tasks import cancel_and_wait
 
@@ -30,8 +31,7 @@ log = logging.getLogger(__name__)
 class Quote:
     """Best bid and ask of one pair from a checksum-verified book (prices exact, as Kraken sent them)."""
 
-    pair: str  # as configured in trading.pairs (e.g. XBT/USD)
-    symbol: str  # WS v2 spelling (BTC/USD)
+    pair: str  # WS v2 spelling (BTC/USD), whichever spelling trading.pairs uses
     bid: Decimal
     bid_qty: Decimal
     ask: Decimal
@@ -57,8 +57,7 @@ def parse_quote(message: dict[str, Any], received_at: float) -> Quote | None:
     if not best_bid or not best_ask:
         return None
     return Quote(
-        pair=str(message["pair"]),
-        symbol=str(message.get("symbol") or message["pair"]),
+        pair=ws_symbol(str(message.get("symbol") or message["pair"])),
         bid=Decimal(best_bid[0]),
         bid_qty=Decimal(best_bid[1]),
         ask=Decimal(best_ask[0]),
@@ -147,7 +146,7 @@ class MarketStream:
             log.error("%s: market data refused the subscription: %s", self.name, self.last_error)
             return
         if kind == "resync":
-            self._invalidate(str(message.get("pair")), str(message.get("reason") or "resync"))
+            self._invalidate(ws_symbol(str(message.get("pair"))), str(message.get("reason") or "resync"))
             return
         quote = parse_quote(message, now)
         if quote is not None:

@@ -248,6 +248,23 @@ def _expiry_time(value: Any, now: float, field_name: str) -> float | None:
         raise invalid(field_name) from None
 
 
+DEADLINE_MAX_AHEAD = 60.0  # Kraken: a deadline from now+2 s to now+60 s (as sent)
+
+
+def _check_deadline(value: Any, now: float) -> None:
+    """`deadline` (RFC3339): an order arriving after it is refused, so a late delivery can never trade."""
+    if value in (None, ""):
+        return
+    try:
+        deadline = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise invalid("deadline") from None
+    if deadline <= now:
+        raise OrderRejected(KrakenError.DEADLINE_ELAPSED.value)
+    if deadline > now + DEADLINE_MAX_AHEAD:
+        raise invalid("deadline")
+
+
 def _parse(
     params: Mapping[str, Any], catalog: Catalog, now: float, f: _Fields, post_only: bool
 ) -> OrderRequest:
@@ -261,6 +278,7 @@ def _parse(
     expiretm = _expiry_time(params.get(f.expiry), now, f.expiry)
     if tif is TimeInForce.GTD and expiretm is None:
         raise invalid(f.expiry)
+    _check_deadline(params.get("deadline"), now)
     _check_amounts(pair, volume, price)
     return OrderRequest(
         pair=pair,

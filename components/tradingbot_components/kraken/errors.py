@@ -87,7 +87,8 @@ _KIND_BY_CODE: dict[KrakenError, ErrorKind] = {
     KrakenError.TEMPORARY_LOCKOUT: ErrorKind.LOCKOUT,
     KrakenError.SERVICE_UNAVAILABLE: ErrorKind.SERVICE,
     KrakenError.SERVICE_BUSY: ErrorKind.SERVICE,
-    KrakenError.DEADLINE_ELAPSED: ErrorKind.SERVICE,
+    # The order arrived after its `deadline` and was refused unexecuted: final, and no sign of an outage.
+    KrakenError.DEADLINE_ELAPSED: ErrorKind.ORDER_REJECTED,
     KrakenError.MARKET_CANCEL_ONLY: ErrorKind.MARKET_RESTRICTED,
     KrakenError.MARKET_POST_ONLY: ErrorKind.MARKET_RESTRICTED,
     KrakenError.MARKET_LIMIT_ONLY: ErrorKind.MARKET_RESTRICTED,

@@ -92,7 +92,11 @@ class ComponentSpec(KubeModel):
     name: DnsLabel = Field(description="Component name: a default (storage, auth, ...) or a new one")
     replicas: int | None = Field(None, ge=0, le=20, description="Pod replicas (default 1)")
     image: str | None = Field(None, min_length=1, description="Container image (default: spec.image)")
-    args: list[str] | None = Field(None, description="Container arguments (custom components)")
+    args: list[str] | None = Field(
+        None,
+        description="Container arguments: the whole argument list of a custom component; for a built-in one, "
+        "options appended to its command (e.g. the trader's --strategy package.module:Class)",
+    )
     port: int | None = Field(
         None, ge=1, le=65535, description="Port serving /livez, /readyz, /metrics (default 8080)"
     )

@@ -184,6 +184,7 @@ def _container(bot: BotIdentity, plan: ComponentPlan) -> dict[str, Any]:
             f"{bot.namespace}/{bot.config_map}",
             "--port",
             str(plan.port),
+            *plan.args,  # the component's own options, e.g. the trader's --strategy
         ]
     else:
         args = list(plan.args)

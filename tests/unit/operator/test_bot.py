@@ -82,6 +82,26 @@ def test_deployments_follow_the_design_conventions() -> None:
     assert "--configmap" in container["args"] and f"{NS}/kraken-config" in container["args"]
 
 
+def test_a_builtin_components_args_are_appended_to_its_command() -> None:
+    spec = {"components": [{"name": "trader", "args": ["--strategy", "pkg.mod:Mine"]}]}
+    trader = by_kind(running(spec)[0], "Deployment")["kraken-trader"]["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    assert trader["command"] == ["tradingbot-component"]
+    assert trader["args"][0] == "trader" and trader["args"][-2:] == ["--strategy", "pkg.mod:Mine"]
+
+
+def test_every_builtin_deployment_starts_a_component_the_runtime_knows() -> None:
+    """No Deployment for code that does not exist: each built-in command names a known component."""
+    from tradingbot_components.app import known_components
+
+    p, _ = running()
+    for name, deployment in by_kind(p, "Deployment").items():
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert container["command"] == ["tradingbot-component"], name
+        assert container["args"][0] in known_components(), (name, container["args"][0])
+
+
 def test_only_auth_and_the_simulator_mount_credentials() -> None:
     p, _ = running()
     mounting = {

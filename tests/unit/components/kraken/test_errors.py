@@ -33,7 +33,7 @@ def test_every_constant_has_krakens_shape() -> None:
         ("EGeneral:Temporary lockout", ErrorKind.LOCKOUT),
         ("EService:Unavailable", ErrorKind.SERVICE),
         ("EService:Busy", ErrorKind.SERVICE),
-        ("EService:Deadline elapsed", ErrorKind.SERVICE),
+        ("EService:Deadline elapsed", ErrorKind.ORDER_REJECTED),  # refused unexecuted: final, not an outage
         ("EGeneral:Internal error", ErrorKind.UNKNOWN_OUTCOME),
         ("EService:Market in cancel_only mode", ErrorKind.MARKET_RESTRICTED),
         ("EAPI:Invalid key", ErrorKind.AUTH),

@@ -1,0 +1,1 @@
+"""Trading domain values shared by the trading services: positions and the exchange's pair rules."""
