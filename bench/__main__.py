@@ -16,6 +16,7 @@ BENCHMARKS = [
     "config_reload",
     "book_throughput",
     "gateway_rate",
+    "trading",
 ]
 
 

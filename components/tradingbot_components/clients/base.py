@@ -5,6 +5,7 @@ session, answers as parsed JSON, failures as `ServiceUnavailable` / `ServiceReje
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import aiohttp
@@ -61,12 +62,20 @@ class JsonService(SessionOwner):
         self, verb: str, path: str, body: Any = None, *, params: dict[str, str] | None = None
     ) -> tuple[int, Any]:
         """`(status, parsed body)` whatever the status; raises `ServiceUnavailable` when unreachable."""
+        status, document, _headers = await self.request(verb, path, body, params=params)
+        return status, document
+
+    async def request(
+        self, verb: str, path: str, body: Any = None, *, params: dict[str, str] | None = None
+    ) -> tuple[int, Any, Mapping[str, str]]:
+        """`(status, parsed body, headers)`; raises `ServiceUnavailable` when unreachable."""
         await self.start()
         url = f"{self.base_url}{path}"
         try:
             async with self.session.request(verb, url, json=body, params=params) as response:
                 text = await response.text()
                 status = response.status
+                headers = dict(response.headers)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ServiceUnavailable(
                 f"{self.service} at {self.base_url} is unreachable: {type(exc).__name__}: {exc}",
@@ -76,7 +85,7 @@ class JsonService(SessionOwner):
             document = json.loads(text) if text else None
         except ValueError:
             document = text
-        return status, document
+        return status, document, headers
 
     async def ready(self) -> tuple[bool, str | None]:
         """Whether `GET /readyz` answers 200, and why not."""

@@ -22,6 +22,7 @@ class GatewayReply:
     errors: tuple[str, ...] = ()
     result: Any = None
     detail: str = ""  # why there is no envelope
+    waited: float = 0.0  # seconds the gateway held the call for its turn and rate capacity
 
     @property
     def ok(self) -> bool:
@@ -84,15 +85,20 @@ class GatewayClient(JsonService):
 
     async def _send(self, verb: str, path: str, body: Any, method: str) -> GatewayReply:
         try:
-            status, document = await self.exchange(verb, path, body)
+            status, document, headers = await self.request(verb, path, body)
         except ServiceUnavailable as exc:
             return GatewayReply(method, None, detail=str(exc), connect_failed=exc.before_sending)
         if not isinstance(document, dict):
             return GatewayReply(method, status, detail=f"not a Kraken envelope: {str(document)[:120]}")
         errors = document.get("error") or []
+        try:
+            waited = float(headers.get("X-Gateway-Wait", "0"))
+        except ValueError:
+            waited = 0.0
         return GatewayReply(
             method,
             status,
             tuple(str(e) for e in errors) if isinstance(errors, list) else (str(errors),),
             document.get("result"),
+            waited=waited,
         )

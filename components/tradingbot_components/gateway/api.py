@@ -9,7 +9,8 @@ Kraken's answers pass through as HTTP 200 `{"error": [...], "result": ...}`, `EO
 gateway's own refusals use the same envelope with an `EGateway:*` (or `EGeneral:Invalid arguments`) error:
 503 circuit open (with Retry-After) or auth unavailable, 502/504 no usable answer from the exchange, 400 a
 request that cannot be sent. Prices and volumes must be strings: floats cannot carry exact amounts.
-Headers: `X-Gateway-Attempts` (requests sent to the exchange), `X-Gateway-Outcome`.
+Headers: `X-Gateway-Attempts` (requests sent to the exchange), `X-Gateway-Outcome`, `X-Gateway-Wait` (seconds the
+call waited for its turn and for rate capacity, apart from the exchange's own time).
 """
 
 from __future__ import annotations

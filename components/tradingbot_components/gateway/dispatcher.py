@@ -9,6 +9,7 @@ The decisions (what a call is, whether to resend) are pure functions in `calls` 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import logging
 import time
@@ -58,6 +59,19 @@ class _Refused(Exception):
 
 
 Attempt = Callable[[int], Awaitable[ExchangeReply]]
+
+# Seconds one call spent waiting for its turn (the private lock) and for rate capacity (the governor),
+# summed over its attempts; answered as `X-Gateway-Wait` so callers can tell pacing from latency.
+WAIT_HEADER = "X-Gateway-Wait"
+_WAITED: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar("gateway_waited", default=None)
+
+
+def _add_wait(seconds: float) -> None:
+    waited = _WAITED.get()
+    if waited is not None:  # None outside a call (the half-open probe)
+        waited[0] += seconds
+
+
 Lookup = Callable[[], Awaitable[GatewayAnswer | None]]
 
 
@@ -93,7 +107,9 @@ class Dispatcher:
         governed = method if method in PUBLIC_METHODS else "Time"
 
         async def attempt(number: int) -> ExchangeReply:
+            waited = time.monotonic()
             await self.governor.acquire(governed)
+            _add_wait(time.monotonic() - waited)
             self._admit(number)
             return await self.transport.public(method, query)
 
@@ -122,13 +138,17 @@ class Dispatcher:
 
         async def attempt(number: int) -> ExchangeReply:
             # Sign, admit and send as one step: requests leave in nonce order, counted when they leave.
+            queued = time.monotonic()
             async with self._private_lock:
+                waited = time.monotonic() - queued
                 try:
                     signature = await self.auth.sign(method, params, body_format)
                 except SigningRejected as exc:
                     text = f"EGeneral:Invalid arguments:{exc}"
                     raise _Refused(gateway_error(400, text, CallOutcome.BAD_REQUEST, number - 1)) from None
+                pacing = time.monotonic()
                 await self.governor.acquire(method, pair, order_age=order_age, count=count)
+                _add_wait(waited + time.monotonic() - pacing)
                 self._admit(number)
                 return await self.transport.private(method, signature.body, signature.headers)
 
@@ -187,10 +207,15 @@ class Dispatcher:
         self, method: str, kind: CallKind, pair: str | None, attempt: Attempt, lookup: Lookup | None = None
     ) -> GatewayAnswer:
         started = time.monotonic()
-        answer = await self._attempts(method, kind, pair, attempt, lookup)
+        token = _WAITED.set([0.0])
+        try:
+            answer = await self._attempts(method, kind, pair, attempt, lookup)
+            waited = (_WAITED.get() or [0.0])[0]
+        finally:
+            _WAITED.reset(token)
         self.metrics.calls.labels(method, answer.outcome.value).inc()
         self.metrics.latency.labels(method).observe(time.monotonic() - started)
-        return answer
+        return dataclasses.replace(answer, headers={**answer.headers, WAIT_HEADER: f"{waited:.6f}"})
 
     async def _attempts(
         self, method: str, kind: CallKind, pair: str | None, attempt: Attempt, lookup: Lookup | None = None

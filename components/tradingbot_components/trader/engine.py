@@ -45,6 +45,12 @@ class TraderMetrics:
             buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
             registry=registry,
         )
+        self.gateway_wait = Histogram(
+            "tradingbot_trader_gateway_wait_seconds",
+            "Of the tick-to-order time: what the gateway spent waiting for rate capacity",
+            buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10),
+            registry=registry,
+        )
         self.orders = Counter(
             "tradingbot_trader_orders_total", "Orders by outcome", ["outcome"], registry=registry
         )
@@ -230,12 +236,24 @@ class TradingEngine:
         if not isinstance(decision, Approved):
             self._refuse(decision.reason)
             return
-        outcome, _order = await self.executor.place(decision, rules, intent.tag, post_only=intent.post_only)
-        self.metrics.orders.labels(outcome).inc()
-        if outcome == SendOutcome.PLACED:
+        placement = await self.executor.place(decision, rules, intent.tag, post_only=intent.post_only)
+        self.metrics.orders.labels(placement.outcome).inc()
+        if placement.outcome == SendOutcome.PLACED:
             self._balances_at = 0.0
             if quote is not None:
-                self.metrics.tick_to_order.observe(max(0.0, self._clock() - quote.received_at))
+                latency = max(0.0, self._clock() - quote.received_at)
+                self.metrics.tick_to_order.observe(latency)
+                self.metrics.gateway_wait.observe(placement.waited)
+                log.debug(
+                    "tick to order %.6fs (gateway wait %.6fs)",
+                    latency,
+                    placement.waited,
+                    extra={
+                        "tick_to_order": latency,
+                        "gateway_wait": placement.waited,
+                        "cl_ord_id": placement.order.cl_ord_id if placement.order else None,
+                    },
+                )
 
     def _refuse(self, reason: str) -> None:
         self.metrics.refused.inc()

@@ -15,6 +15,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -53,6 +54,13 @@ class SendOutcome:
     UNKNOWN = "unknown"  # may have traded: settled by a lookup after the deadline
 
 
+@dataclass(frozen=True, slots=True)
+class Placement:
+    outcome: str
+    order: OrderView | None
+    waited: float = 0.0  # seconds the gateway held the AddOrder for rate capacity
+
+
 class OrderExecutor:
     def __init__(
         self,
@@ -78,8 +86,8 @@ class OrderExecutor:
 
     async def place(
         self, order: Approved, rules: PairRules, tag: str, *, post_only: bool = False
-    ) -> tuple[str, OrderView | None]:
-        """Record, then send; `(outcome, the order as now known)`."""
+    ) -> Placement:
+        """Record, then send; the outcome and the order as now known."""
         cl_ord_id = new_client_order_id()
         now = self._clock()
         record = Order(cl_ord_id, order.pair, order.side, OrderType.LIMIT, order.volume, order.price)
@@ -87,7 +95,7 @@ class OrderExecutor:
             await self.storage.add_order(record)
         except (ServiceUnavailable, ServiceRejected) as exc:
             log.error("order not sent: it could not be recorded first: %s", exc)
-            return SendOutcome.NOT_SENT, None
+            return Placement(SendOutcome.NOT_SENT, None)
         view = self.ledger.put(
             OrderView(
                 cl_ord_id,
@@ -115,11 +123,10 @@ class OrderExecutor:
             params["oflags"] = "post"
         self.sent += 1
         reply = await self.gateway.private("AddOrder", params, pair=rules.altname)
-        return await self._answered(view, reply, now)
+        outcome = await self._answered(view, reply, now)
+        return Placement(outcome, self.ledger.get(cl_ord_id), reply.waited)
 
-    async def _answered(
-        self, view: OrderView, reply: GatewayReply, sent_at: float
-    ) -> tuple[str, OrderView | None]:
+    async def _answered(self, view: OrderView, reply: GatewayReply, sent_at: float) -> str:
         cl_ord_id = view.cl_ord_id
         if reply.ok:
             txids = (reply.result or {}).get("txid") or []
@@ -131,7 +138,7 @@ class OrderExecutor:
                 (reply.result or {}).get("descr", {}).get("order"),
                 extra={"cl_ord_id": cl_ord_id, "txid": txid},
             )
-            return SendOutcome.PLACED, self.ledger.get(cl_ord_id)
+            return SendOutcome.PLACED
         if reply.not_sent or not reply.uncertain:
             reason = reply.describe()
             key = reply.errors[0] if reply.errors else "gateway unreachable"
@@ -148,7 +155,7 @@ class OrderExecutor:
             extra={"cl_ord_id": cl_ord_id},
         )
         self._settle_later(view, sent_at)
-        return SendOutcome.UNKNOWN, self.ledger.get(cl_ord_id)
+        return SendOutcome.UNKNOWN
 
     async def _record(
         self,

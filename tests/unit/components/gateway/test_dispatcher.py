@@ -76,7 +76,8 @@ async def test_a_client_id_order_is_looked_up_before_it_is_resent_and_found() ->
     rig.exchange.script("OpenOrders", envelope(result={"open": {"OABC-1": OPEN_ORDER}}))
     answer = await rig.dispatcher.private("AddOrder", {**ADD, "cl_ord_id": "bot-1"})
     assert rig.exchange.methods() == ["AddOrder", "OpenOrders"]  # found: not sent again
-    assert answer.outcome is CallOutcome.OK and answer.headers == {"X-Gateway-Reconciled": "OABC-1"}
+    assert answer.outcome is CallOutcome.OK and answer.headers["X-Gateway-Reconciled"] == "OABC-1"
+    assert float(answer.headers["X-Gateway-Wait"]) >= 0
     assert answer.body["result"]["txid"] == ["OABC-1"]
 
 
