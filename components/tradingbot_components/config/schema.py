@@ -107,7 +107,13 @@ class RateLimitingConfig(Section):
 class CircuitBreakerConfig(Section):
     """When the gateway stops calling the exchange."""
 
-    failure_threshold: int = hot(5, "Failures within the window that open the circuit", ge=1, le=1000)
+    failure_threshold: int = hot(
+        5,
+        "Exchange failures in a row that open the circuit; it also opens when half of the calls in the "
+        "last 60 s failed, once there were this many",
+        ge=1,
+        le=1000,
+    )
     recovery_timeout: float = hot(
         60.0, "Seconds the circuit stays open before a half-open probe", gt=0, le=3600
     )

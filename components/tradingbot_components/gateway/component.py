@@ -155,7 +155,9 @@ class GatewayService:
                 "retry_after": round(breaker.retry_after(), 3),
                 "failure_rate": failure_rate,
                 "calls_in_window": calls,
+                "failure_streak": breaker.failure_streak,
                 "settings": {
+                    "consecutive_failures": breaker.settings.consecutive_failures,
                     "minimum_calls": breaker.settings.minimum_calls,
                     "failure_threshold": breaker.settings.failure_threshold,
                     "recovery_timeout": breaker.settings.recovery_timeout,

@@ -1,8 +1,8 @@
 """How the gateway reads its part of the bot config, and what it is ready for. Pure.
 
-`circuit_breaker.failure_threshold` counts failures, while the breaker trips on a failure *rate*: the
-breaker gets a verdict once the 60 s window holds `failure_threshold` calls and opens when at least half
-of them failed, so N consecutive failures open it, and so does a sustained 50% failure rate.
+`circuit_breaker.failure_threshold=N` opens the circuit by two rules, whichever fires first: N exchange
+failures in a row (however many successes came before them), or, once the 60 s window holds N calls, at
+least half of them failed (a flaky exchange that still answers some calls).
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def read_gateway_settings(environ: Mapping[str, str]) -> GatewaySettings:
 def breaker_settings(config: CircuitBreakerConfig) -> dict[str, float | int]:
     """`CircuitBreaker.update(**...)` arguments for the config section (both fields are hot)."""
     return {
+        "consecutive_failures": config.failure_threshold,
         "minimum_calls": config.failure_threshold,
         "failure_threshold": FAILURE_RATE,
         "window": BREAKER_WINDOW,

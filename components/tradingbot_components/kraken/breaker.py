@@ -1,8 +1,13 @@
-"""A circuit breaker for calls to Kraken: closed, open, half-open, on sliding-window failure and slow rates.
+"""A circuit breaker for calls to Kraken: closed, open, half-open, on sliding-window failure and slow rates
+and on a run of consecutive failures, whichever fires first.
+
+The rate rules alone miss an outage that follows a busy minute: the window's earlier successes keep the
+failure rate low while every new call fails. The consecutive rule opens the circuit on the streak itself.
 
 Kraken-aware: rate limits and lockouts are back-off signals (for the governor), not failures; only the
 exchange being unwell (`EService:Unavailable`/`Busy`, HTTP 5xx/520, timeouts) trips it, and business
-rejections (`EOrder:*`, `EGeneral:Invalid arguments`, ...) count as successful calls.
+rejections (`EOrder:*`, `EGeneral:Invalid arguments`, ...) count as successful calls (and end a failure
+streak). A back-off answer neither extends nor ends a streak.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class CallVerdict(enum.StrEnum):
 
 class TransitionReason(enum.StrEnum):
     FAILURE_RATE = "failure_rate_exceeded"
+    CONSECUTIVE_FAILURES = "consecutive_failures"
     SLOW_CALL_RATE = "slow_call_rate_exceeded"
     RECOVERY_TIMEOUT = "recovery_timeout_elapsed"
     PROBES_SUCCEEDED = "probes_succeeded"
@@ -73,6 +79,7 @@ class BreakerSettings:
     slow_call_duration: float = 10.0  # a call slower than this is slow
     window: float = 60.0  # sliding time window the rates are computed over
     minimum_calls: int = 10  # no verdict until the window holds this many calls
+    consecutive_failures: int | None = None  # trip after this many failures in a row (None: rates only)
     recovery_timeout: float = 30.0  # stay open this long, then let probes through
     half_open_calls: int = 1  # probes allowed at once; this many successes close the breaker
 
@@ -83,6 +90,11 @@ class BreakerSettings:
             ("slow_call_duration", self.slow_call_duration > 0, "must be > 0"),
             ("window", self.window > 0, "must be > 0"),
             ("minimum_calls", self.minimum_calls >= 1, "must be >= 1"),
+            (
+                "consecutive_failures",
+                self.consecutive_failures is None or self.consecutive_failures >= 1,
+                "must be >= 1 (or None)",
+            ),
             ("recovery_timeout", self.recovery_timeout >= 0, "must be >= 0"),
             ("half_open_calls", self.half_open_calls >= 1, "must be >= 1"),
         )
@@ -140,6 +152,7 @@ class CircuitBreaker:
         self._calls: deque[tuple[float, bool, bool]] = deque()  # (at, failed, slow)
         self._failures = 0
         self._slow = 0
+        self._streak = 0  # failures since the last success, across the window's edge
         self._probes_in_flight = 0
         self._probe_successes = 0
         self._listeners: list[Listener] = [on_state_change] if on_state_change else []
@@ -158,11 +171,19 @@ class CircuitBreaker:
         """The current state (an open breaker reports open until `allow()` moves it to half-open)."""
         return self._state
 
+    @property
+    def failure_streak(self) -> int:
+        """Failures recorded in a row while closed (a success, or any transition, resets it)."""
+        return self._streak
+
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
     def update(self, **changes: Any) -> BreakerSettings:
-        """Change settings live, e.g. `update(failure_threshold=0.3, recovery_timeout=60)`."""
+        """Change settings live, e.g. `update(failure_threshold=0.3, recovery_timeout=60)`.
+
+        A lowered `consecutive_failures` takes effect at the next recorded failure.
+        """
         known = [field.name for field in dataclasses.fields(BreakerSettings)]
         unknown = sorted(set(changes) - set(known))
         if unknown:
@@ -241,7 +262,12 @@ class CircuitBreaker:
         self._calls.append((now, failed, slow))
         self._failures += failed
         self._slow += slow
+        self._streak = self._streak + 1 if failed else 0
         self._evict(now)
+        limit = self._settings.consecutive_failures
+        if limit is not None and self._streak >= limit:
+            self._transition(BreakerState.OPEN, TransitionReason.CONSECUTIVE_FAILURES)
+            return
         total = len(self._calls)
         if total < self._settings.minimum_calls:
             return
@@ -276,7 +302,7 @@ class CircuitBreaker:
 
     def _clear_window(self) -> None:
         self._calls.clear()
-        self._failures = self._slow = 0
+        self._failures = self._slow = self._streak = 0
         self._probes_in_flight = self._probe_successes = 0
 
     def _transition(self, new: BreakerState, reason: TransitionReason) -> None:
@@ -312,6 +338,9 @@ def _render_metrics(breakers: Sequence[CircuitBreaker]) -> Iterable[Metric]:
         "kraken_breaker_transitions", "State changes by new state", labels=["breaker", "state"]
     )
     rejected = CounterMetricFamily("kraken_breaker_rejected", "Calls refused while open", labels=["breaker"])
+    streak = GaugeMetricFamily(
+        "kraken_breaker_failure_streak", "Failures in a row since the last success", labels=["breaker"]
+    )
     for breaker in breakers:
         failures, slow, _ = breaker.rates()
         for member in BreakerState:
@@ -322,4 +351,5 @@ def _render_metrics(breakers: Sequence[CircuitBreaker]) -> Iterable[Metric]:
         failure_rate.add_metric([breaker.name], failures)
         slow_rate.add_metric([breaker.name], slow)
         rejected.add_metric([breaker.name], breaker.rejected)
-    return [state, failure_rate, slow_rate, calls, transitions, rejected]
+        streak.add_metric([breaker.name], breaker.failure_streak)
+    return [state, failure_rate, slow_rate, calls, transitions, rejected, streak]

@@ -1,5 +1,6 @@
-"""The gateway under injected exchange faults: the circuit opens and closes (seen in /readyz and metrics),
-and an AddOrder with a client id that meets a 520 or a timeout is placed exactly once."""
+"""The gateway under injected exchange faults: the circuit opens (on a failure rate or a streak of
+failures) and closes (seen in /readyz and metrics), and an AddOrder with a client id that meets a 520 or a
+timeout is placed exactly once."""
 
 from __future__ import annotations
 
@@ -44,6 +45,28 @@ def test_the_circuit_opens_while_the_exchange_is_unavailable_and_closes_after(
     ) >= 1
     assert stack.gateway.get("/healthz").json["gateway"]["circuit"]["probes"] >= 1
     assert stack.private("Balance").json["error"] == []
+
+
+def test_an_outage_after_a_busy_minute_opens_the_circuit(stack_factory: Callable[..., Stack]) -> None:
+    """Issue 12: 40 successes keep the window's failure rate low, so only the streak of failures can open
+    the circuit; it opens at the 5th and no further order reaches the unwell exchange."""
+    stack = stack_factory(breaker={"failure_threshold": 5, "recovery_timeout": 60.0})
+    check_order = {**LIMIT_BUY, "validate": True}  # a private call off the REST counter: no pacing waits
+    for _ in range(40):
+        answer = stack.private("AddOrder", check_order)
+        assert answer.json["error"] == [], answer.body
+    assert stack.gateway.get("/healthz").json["gateway"]["circuit"]["calls_in_window"] == 40
+
+    stack.sim.fault("unavailable", scope="private")
+    answers = [stack.private("AddOrder", check_order) for _ in range(4)]  # up to 12 exchange answers
+    assert answers[0].json["error"] == ["EService:Unavailable"]  # resent twice, all failed
+    assert answers[-1].status == 503 and answers[-1].json["error"][0].startswith("EGateway:Circuit open")
+    assert stack.sim.stats()["requests"]["AddOrder"] == 40 + 5
+
+    status, reasons = readiness(stack)
+    assert status == 503
+    assert any("circuit open (consecutive_failures)" in r for r in reasons), reasons
+    assert stack.metric("kraken_breaker_state", breaker="kraken-rest", state="open") == 1.0
 
 
 def test_circuit_settings_change_without_a_restart(stack_factory: Callable[..., Stack]) -> None:

@@ -14,15 +14,31 @@ from tradingbot_components.gateway.settings import (
     read_gateway_settings,
     rest_limits,
 )
-from tradingbot_components.kraken.breaker import BreakerSettings, BreakerState
+from tradingbot_components.kraken.breaker import BreakerSettings, BreakerState, CallVerdict, CircuitBreaker
 from tradingbot_components.kraken.limits import REST_LIMITS, Tier
 from tradingbot_components.runtime import HealthStatus
 
 
-def test_failure_threshold_becomes_the_minimum_window_at_half_failures() -> None:
+def test_failure_threshold_is_a_streak_and_the_minimum_window_at_half_failures() -> None:
     settings = breaker_settings(CircuitBreakerConfig(failure_threshold=3, recovery_timeout=2.5))
-    assert settings == {"minimum_calls": 3, "failure_threshold": 0.5, "window": 60.0, "recovery_timeout": 2.5}
+    assert settings == {
+        "consecutive_failures": 3,
+        "minimum_calls": 3,
+        "failure_threshold": 0.5,
+        "window": 60.0,
+        "recovery_timeout": 2.5,
+    }
     BreakerSettings(**settings)  # type: ignore[arg-type]  # valid as a whole
+
+
+def test_the_seed_threshold_opens_on_five_failures_after_forty_successes() -> None:
+    """Issue 12: a busy minute must not hide an outage from the configured breaker."""
+    settings = BreakerSettings(**breaker_settings(CircuitBreakerConfig()))  # type: ignore[arg-type]
+    cb = CircuitBreaker("kraken-rest", settings, clock=lambda: 1000.0)
+    for verdict in [CallVerdict.SUCCESS] * 40 + [CallVerdict.FAILURE] * 5:
+        assert cb.allow()
+        cb.record(verdict)
+    assert cb.state is BreakerState.OPEN
 
 
 def test_rest_limits_keep_a_safety_margin_below_kraken_s() -> None:

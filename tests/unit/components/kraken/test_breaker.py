@@ -92,6 +92,88 @@ def test_trips_on_the_failure_rate_not_on_a_count(fake_time: FakeTime) -> None:
     assert cb.state is BreakerState.OPEN  # 6 of 12
 
 
+def test_consecutive_failures_trip_after_a_busy_minute(fake_time: FakeTime) -> None:
+    """Issue 12: 40 successes then an outage; the rate stays low, the streak opens the circuit."""
+    cb, changes = breaker(fake_time, minimum_calls=5, consecutive_failures=5)
+    run(cb, *[OK] * 40)
+    for _ in range(4):
+        fake_time.advance(3)
+        run(cb, FAIL)
+    assert cb.state is BreakerState.CLOSED
+    assert cb.failure_streak == 4
+    fake_time.advance(3)
+    run(cb, FAIL)
+    assert cb.state is BreakerState.OPEN
+    assert changes[-1].reason is TransitionReason.CONSECUTIVE_FAILURES
+    assert cb.failure_streak == 0
+    assert not cb.allow()
+
+
+def test_without_the_consecutive_rule_earlier_successes_mask_an_outage(fake_time: FakeTime) -> None:
+    cb, _ = breaker(fake_time, minimum_calls=5)
+    run(cb, *[OK] * 40, *[FAIL] * 12)
+    assert cb.state is BreakerState.CLOSED  # 12 of 52: the rate rule alone does not fire
+
+
+def test_a_success_ends_the_streak(fake_time: FakeTime) -> None:
+    cb, _ = breaker(fake_time, minimum_calls=100, consecutive_failures=3)
+    run(cb, FAIL, FAIL, OK, FAIL, FAIL)
+    assert cb.state is BreakerState.CLOSED
+    assert cb.failure_streak == 2
+    cb.record_call(errors=["EOrder:Insufficient funds"])  # a business rejection is a sane answer
+    assert cb.failure_streak == 0
+    run(cb, FAIL, FAIL)
+    assert cb.state is BreakerState.CLOSED
+
+
+def test_back_off_answers_neither_count_nor_end_a_streak(fake_time: FakeTime) -> None:
+    cb, changes = breaker(fake_time, minimum_calls=100, consecutive_failures=3)
+    run(cb, FAIL, FAIL)
+    for _ in range(50):
+        assert cb.allow()
+        cb.record_call(errors=["EAPI:Rate limit exceeded"])
+        cb.record_call(errors=["EGeneral:Temporary lockout"])
+        cb.record_call(http_status=429)
+    assert cb.state is BreakerState.CLOSED
+    assert cb.failure_streak == 2
+    cb.record_call(errors=["EService:Unavailable"])
+    assert cb.state is BreakerState.OPEN
+    assert changes[-1].reason is TransitionReason.CONSECUTIVE_FAILURES
+
+
+def test_the_streak_outlives_the_window(fake_time: FakeTime) -> None:
+    """A quiet bot's failures are still in a row: no success came between them."""
+    cb, _ = breaker(fake_time, minimum_calls=100, consecutive_failures=3, window=60)
+    run(cb, FAIL, FAIL)
+    fake_time.advance(120)
+    run(cb, FAIL)
+    assert cb.state is BreakerState.OPEN
+
+
+def test_the_rate_rule_still_fires_without_a_streak(fake_time: FakeTime) -> None:
+    cb, changes = breaker(fake_time, minimum_calls=4, consecutive_failures=5)
+    run(cb, OK, FAIL, OK, FAIL)  # 2 of 4, never two in a row
+    assert cb.state is BreakerState.OPEN
+    assert changes[-1].reason is TransitionReason.FAILURE_RATE
+
+
+def test_half_open_after_a_streak_trip_probes_as_before(fake_time: FakeTime) -> None:
+    cb, changes = breaker(fake_time, minimum_calls=100, consecutive_failures=2, recovery_timeout=30)
+    run(cb, OK, FAIL, FAIL)
+    assert cb.state is BreakerState.OPEN
+    fake_time.advance(30)
+    assert cb.allow()
+    cb.record(FAIL)  # one failed probe reopens, whatever the streak rule says
+    assert changes[-1].reason is TransitionReason.PROBE_FAILED
+    fake_time.advance(30)
+    assert cb.allow()
+    cb.record(OK)
+    assert cb.state is BreakerState.CLOSED
+    run(cb, FAIL)  # the streak starts afresh after closing
+    assert cb.state is BreakerState.CLOSED
+    assert cb.failure_streak == 1
+
+
 def test_rate_limits_and_lockouts_never_trip(fake_time: FakeTime) -> None:
     cb, _ = breaker(fake_time)
     for _ in range(100):
@@ -211,6 +293,8 @@ def test_bad_settings_are_all_reported_at_once(fake_time: FakeTime) -> None:
     cb, _ = breaker(fake_time)
     with pytest.raises(ValueError, match=r"failure_threshold=1.5: must be in \(0, 1\]; recovery_timeout=-1"):
         cb.update(failure_threshold=1.5, recovery_timeout=-1)
+    with pytest.raises(ValueError, match=r"consecutive_failures=0: must be >= 1"):
+        cb.update(consecutive_failures=0)
     with pytest.raises(ValueError, match=r"unknown breaker settings \['treshold'\]"):
         cb.update(treshold=0.5)
     assert cb.settings.failure_threshold == 0.5  # unchanged
@@ -251,3 +335,4 @@ def test_metrics_on_a_private_registry(fake_time: FakeTime) -> None:
         == 1
     )
     assert registry.get_sample_value("kraken_breaker_rejected_total", {"breaker": "rest"}) == 1
+    assert registry.get_sample_value("kraken_breaker_failure_streak", {"breaker": "rest"}) == 0
