@@ -23,7 +23,7 @@ from tradingbot_operator.planner.catalog import resolve_components
 from tradingbot_operator.planner.conditions import ConditionUpdate, merge_conditions
 from tradingbot_operator.planner.config import digest, effective_config, public_document, restart_hash
 from tradingbot_operator.planner.graph import SpecProblem, dependency_graph, startup_order, validate
-from tradingbot_operator.planner.health import Assessment, assess, health_events
+from tradingbot_operator.planner.health import Assessment, assess, health_events, resuming_from_safe_mode
 from tradingbot_operator.planner.lifecycle import Decision, Event, Memory, Mode, Outcome, decide
 from tradingbot_operator.planner.observed import Observed
 from tradingbot_operator.planner.recovery import RecoveryAction, plan_recovery
@@ -149,11 +149,15 @@ def plan_bot(bot: BotInput, observed: Observed, operator_image: str, now: dateti
     previous_rows = {c.name: c for c in previous.components}
     held = frozenset(c.name for c in previous.components if c.safe_mode) if mode is Mode.RUN else frozenset()
     restart_counts = {c.name: c.restarts for c in previous.components}
+    reasons = {c.name: c.reason for c in previous.components if c.reason} if mode is Mode.RUN else {}
 
     def evaluate(hold: frozenset[str]) -> tuple[Decision, dict[str, Assessment]]:
         decided = decide(plans, graph, observed, memory, spec.startup, mode, bot.generation, now, hold)
         complete = decided.startup.completed_at is not None
-        return decided, assess(plans, graph, observed, decided.verdicts, restart_counts, complete)
+        resuming = resuming_from_safe_mode(reasons, hold)
+        return decided, assess(
+            plans, graph, observed, decided.verdicts, restart_counts, complete, hold, resuming
+        )
 
     decision, health = evaluate(held)
     recovery = plan_recovery(

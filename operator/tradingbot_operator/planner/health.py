@@ -2,12 +2,17 @@
 
 Pure: `assess(plans, graph, observed, verdicts, previous_restarts)` gives every component a Health with a
 CamelCase reason, and names the root cause when a component suffers from a failing dependency.
+
+Safe mode is a planned action, not a failure: a component recovery holds at zero replicas is Degraded
+(`SafeMode`, root cause the failing dependency), and one coming back after the hold is Degraded (`Resuming`)
+until it is Ready again, so neither raises a critical alert. A real failure while resuming (crash loop, OOM,
+progress deadline) still counts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from tradingbot_operator.api.status import ComponentState, Health
 from tradingbot_operator.planner.catalog import ComponentPlan
@@ -16,6 +21,11 @@ from tradingbot_operator.planner.lifecycle import ComponentVerdict, Event
 from tradingbot_operator.planner.observed import Observed
 
 _RANK = {Health.HEALTHY: 0, Health.UNKNOWN: 1, Health.DEGRADED: 2, Health.UNHEALTHY: 3}
+
+SAFE_MODE = "SafeMode"  # held at zero replicas while a dependency it needs is Unhealthy
+RESUMING = "Resuming"  # the hold was lifted; not Ready again yet
+# Reasons of planned holds: recovery announces them (RecoveryScale), so health adds no event of its own.
+PLANNED = frozenset({SAFE_MODE, RESUMING})
 
 
 def worst(healths: Sequence[Health]) -> Health:
@@ -30,9 +40,25 @@ class Assessment:
     root_cause: str | None = None
 
 
+def resuming_from_safe_mode(previous_reasons: Mapping[str, str], held: Collection[str]) -> frozenset[str]:
+    """Components coming back from a safe-mode hold: last reported as held or resuming, and not held now.
+
+    The status row carries this from one reconcile to the next; it ends when the component is Ready again
+    (then its reason is no longer `SafeMode` or `Resuming`).
+    """
+    return frozenset(name for name, reason in previous_reasons.items() if reason in PLANNED) - set(held)
+
+
 def _own(
-    plan: ComponentPlan, observed: Observed, verdict: ComponentVerdict, previous_restarts: int, started: bool
+    plan: ComponentPlan,
+    observed: Observed,
+    verdict: ComponentVerdict,
+    previous_restarts: int,
+    started: bool,
+    resuming: bool = False,
 ) -> Assessment:
+    if resuming and verdict.state is ComponentState.WAITING:
+        return Assessment(Health.DEGRADED, RESUMING, f"coming back from safe mode: {verdict.message}")
     if verdict.state in (ComponentState.WAITING, ComponentState.STOPPED, ComponentState.STOPPING):
         return Assessment(Health.UNKNOWN, verdict.reason or verdict.state.value, verdict.message)
     deployment = observed.deployments.get(plan.name)
@@ -64,6 +90,12 @@ def _own(
     ready += min(unproven, max(0, deployment.ready_replicas - ready - failed))
     if verdict.state is ComponentState.STARTING and not started and ready < wanted:
         return Assessment(Health.UNKNOWN, "Starting", f"{ready}/{wanted} pods ready")
+    if verdict.state is ComponentState.STARTING and resuming:
+        # The Deployment may not show the scale-up yet: count against the replicas the plan asks for.
+        wanted = max(wanted, plan.replicas)
+        return Assessment(
+            Health.DEGRADED, RESUMING, f"coming back from safe mode: {ready}/{wanted} pods ready"
+        )
     if wanted and ready == 0:
         return Assessment(Health.UNHEALTHY, "NotReady", f"0/{wanted} pods ready")
     if ready < wanted:
@@ -88,13 +120,24 @@ def assess(
     verdicts: Mapping[str, ComponentVerdict],
     previous_restarts: Mapping[str, int],
     startup_complete: bool = False,
+    held: Collection[str] = frozenset(),
+    resuming: Collection[str] = frozenset(),
 ) -> dict[str, Assessment]:
     """Own health first, then cascade: a healthy-looking component whose dependency is unhealthy is Degraded.
 
     Before startup completes, a component that is still coming up is Unknown ("Starting"), not Unhealthy.
+    `held`: components safe mode keeps at zero replicas; `resuming`: those whose hold was lifted (see
+    `resuming_from_safe_mode`).
     """
     own = {
-        p.name: _own(p, observed, verdicts[p.name], previous_restarts.get(p.name, 0), startup_complete)
+        p.name: _own(
+            p,
+            observed,
+            verdicts[p.name],
+            previous_restarts.get(p.name, 0),
+            startup_complete,
+            p.name in resuming,
+        )
         for p in plans
     }
 
@@ -110,11 +153,20 @@ def assess(
                 return dep
         return None
 
+    for name in held:
+        if name in own:
+            cause = root_cause(name)
+            why = f"{cause} {own[cause].health}" if cause else "a dependency it needs is Unhealthy"
+            own[name] = Assessment(Health.DEGRADED, SAFE_MODE, f"held by safe mode: {why}", cause)
+
     result: dict[str, Assessment] = {}
     for plan in plans:
         mine = own[plan.name]
         cause = root_cause(plan.name)
-        if cause and mine.health in (Health.HEALTHY, Health.DEGRADED):
+        if cause and mine.reason in PLANNED:
+            # Keep the planned reason (the status carries it to the next reconcile); name the failure.
+            result[plan.name] = replace(mine, root_cause=mine.root_cause or cause)
+        elif cause and mine.health in (Health.HEALTHY, Health.DEGRADED):
             result[plan.name] = Assessment(
                 Health.DEGRADED, "DependencyUnhealthy", f"{cause} is {own[cause].reason}", root_cause=cause
             )
@@ -138,7 +190,7 @@ def health_events(
             events.append(
                 Event("Warning", "ComponentUnhealthy", f"{plan.name} is {detail}", plan.name, severity)
             )
-        elif now.health is Health.DEGRADED:
+        elif now.health is Health.DEGRADED and now.reason not in PLANNED:
             cause = f" (root cause: {now.root_cause})" if now.root_cause else ""
             events.append(Event("Warning", "ComponentDegraded", f"{plan.name} is {detail}{cause}", plan.name))
         elif now.health is Health.HEALTHY and before in (Health.UNHEALTHY, Health.DEGRADED):

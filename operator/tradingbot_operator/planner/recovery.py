@@ -4,7 +4,8 @@ Pure. Recovery acts only after startup has completed (during startup, phase retr
 and only on what the operator can fix: a component whose pods run but stay NotReady is restarted through
 its pod template, with a doubling backoff and at most `maxRestarts` per `windowSeconds`. CrashLoopBackOff
 and OOMKilled are the kubelet's to restart (it already does, with its own backoff), so they are reported,
-never fought. While a critical dependency of the trader is Unhealthy the trader is held at zero replicas.
+never fought. While a critical dependency of the trader is Unhealthy the trader is held at zero replicas
+(safe mode, a planned action: health reports it Degraded, never restarts it, and raises no critical alert).
 A manual request (annotation `tradingbot.dev/restart: <component>|all`) restarts regardless of budget.
 """
 
@@ -72,6 +73,7 @@ def plan_recovery(
     waits: list[float] = []
     running = {p.name for p in plans if (d := observed.deployments.get(p.name)) and d.replicas > 0}
     requested = _requested(restart_request, plans)
+    holds = _safe_mode_holds(plans, health, safe_mode=safe_mode, startup_complete=startup_complete)
 
     for plan in plans:
         name, policy, before = plan.name, plan.recovery, previous.get(plan.name)
@@ -92,6 +94,7 @@ def plan_recovery(
         settled = deployment is not None and ready_generation.get(name) == deployment.generation
         needs_restart = (
             startup_complete
+            and not holds.get(name)  # NotReady because what it needs is down: it is scaled to 0 instead
             and name in running
             and settled
             and assessment.health is Health.UNHEALTHY
@@ -136,16 +139,12 @@ def plan_recovery(
             )
         )
 
-    held: set[str] = set()
-    by_name = {p.name: p for p in plans}
-    for target, dependencies in SAFE_MODE.items():
-        plan = by_name.get(target)
-        if plan is None or not safe_mode or not plan.recovery.enabled or not startup_complete:
+    for target in SAFE_MODE:
+        failing = holds.get(target)
+        if failing is None:
             continue
-        failing = [d for d in dependencies if d in health and health[d].health is Health.UNHEALTHY]
         was_held = bool(previous.get(target) and previous[target].safe_mode)
         if failing:
-            held.add(target)
             if not was_held:
                 reason = f"{', '.join(failing)} Unhealthy"
                 last[target] = Recovery(action="Scale", time=stamp, reason=f"scaled to 0: {reason}")
@@ -160,7 +159,7 @@ def plan_recovery(
 
     return RecoveryDecision(
         restarts=frozenset(restarts),
-        held=frozenset(held),
+        held=frozenset(name for name, failing in holds.items() if failing),
         recent_restarts=recent,
         last_recovery=last,
         exhausted=tuple(exhausted),
@@ -169,6 +168,24 @@ def plan_recovery(
         requeue_after=min(waits) if waits else None,
         clear_request=restart_request is not None,
     )
+
+
+def _safe_mode_holds(
+    plans: Sequence[ComponentPlan],
+    health: Mapping[str, Assessment],
+    *,
+    safe_mode: bool,
+    startup_complete: bool,
+) -> dict[str, list[str]]:
+    """Safe-mode targets this bot has, each with its Unhealthy dependencies (held when there are any)."""
+    holds: dict[str, list[str]] = {}
+    by_name = {p.name: p for p in plans}
+    for target, dependencies in SAFE_MODE.items():
+        plan = by_name.get(target)
+        if plan is None or not safe_mode or not plan.recovery.enabled or not startup_complete:
+            continue
+        holds[target] = [d for d in dependencies if d in health and health[d].health is Health.UNHEALTHY]
+    return holds
 
 
 def _requested(request: str | None, plans: Sequence[ComponentPlan]) -> set[str]:

@@ -138,17 +138,27 @@ def test_budget_exhaustion_stops_restarting_and_says_so(operator: OperatorProces
     assert restarted_at(bots, "portfolio") == first, "no second restart once the budget is spent"
 
 
+def critical_alerts(status: dict, component: str) -> list[dict]:
+    return [a for a in status["alerts"] if a["component"] == component and a["severity"] == "critical"]
+
+
 def test_trader_is_scaled_to_zero_while_a_critical_dependency_is_down(
     operator: OperatorProcess, bots: Bots
 ) -> None:
-    start(bots, "careful", components=[{"name": "market-data", "recovery": {"enabled": False}}])
+    """Safe mode is a planned action: the held trader is Degraded (root cause gateway), never critical."""
+    start(bots, "careful", components=[{"name": "gateway", "recovery": {"enabled": False}}])
     with DeploymentRecorder(bots) as recorder:
-        pod = fail(bots, "careful", "market-data")
+        pod = fail(bots, "careful", "gateway")
         status = bots.wait_for(
             "careful", lambda s: row(s, "trader")["safeMode"], timeout=10, what="safe mode"
         )
         assert bots.deployments()["trader"].spec.replicas == 0
-        assert row(status, "trader")["lastRecovery"]["action"] == "Scale"
+        trader = row(status, "trader")
+        assert trader["lastRecovery"]["action"] == "Scale"
+        assert trader["health"] == "Degraded" and trader["reason"] == "SafeMode"
+        assert "safe mode" in trader["message"] and trader["rootCause"] == "gateway"
+        assert critical_alerts(status, "trader") == []
+        assert critical_alerts(status, "gateway"), status["alerts"]
         set_ready(bots.core, bots.namespace, pod, True)
         status = bots.wait_for(
             "careful",
@@ -163,6 +173,7 @@ def test_trader_is_scaled_to_zero_while_a_critical_dependency_is_down(
     trader = [(t, r) for t, c, r in recorder.events if c == "trader"]
     assert ("MODIFIED", 0) in trader and trader[-1] == ("MODIFIED", 1)
     assert "restored" in row(status, "trader")["lastRecovery"]["reason"]
+    assert critical_alerts(status, "trader") == [], "coming back from safe mode is not a failure"
 
 
 def test_crash_loop_and_oom_are_classified_and_left_to_the_kubelet(

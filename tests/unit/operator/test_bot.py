@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from tests.unit.operator.world import T0
@@ -197,3 +198,74 @@ def test_replanning_an_unchanged_bot_yields_the_same_status_and_no_events() -> N
     assert again.status == p.status
     assert again.events == []
     assert p.status["phase"] == "Running" and p.status["ready"] == "8/8"
+
+
+def _row(p: Plan, component: str) -> dict[str, Any]:
+    return next(c for c in p.status["components"] if c["name"] == component)
+
+
+def _critical(p: Plan, component: str) -> list[str]:
+    return [
+        a["reason"] for a in p.status["alerts"] if a["component"] == component and a["severity"] == "critical"
+    ]
+
+
+def test_safe_mode_is_a_planned_degradation_not_a_critical_failure() -> None:
+    """Issue 12: the gateway fails, the trader is held at 0 and restored; only the gateway is critical."""
+    p, observed = running()
+    deployments = dict(observed.deployments)
+    pods = {c: tuple(replace(pod, was_ready=True) for pod in ps) for c, ps in observed.pods.items()}
+
+    def replan(status: dict[str, Any]) -> Plan:
+        return plan(status=status, observed=Observed(deployments=dict(deployments), pods=dict(pods)))
+
+    def set_replicas(component: str, replicas: int) -> None:
+        current = deployments[component]
+        deployments[component] = replace(
+            current, replicas=replicas, generation=current.generation + 1, ready_replicas=0
+        )
+
+    # The gateway fails; the trader's readiness follows it.
+    for failing in ("gateway", "trader"):
+        pods[failing] = tuple(replace(pod, ready=False) for pod in pods[failing])
+    held = replan(p.status)
+    trader = _row(held, "trader")
+    assert trader["safeMode"] and trader["health"] == "Degraded"
+    assert (trader["reason"], trader["message"]) == ("SafeMode", "held by safe mode: gateway Unhealthy")
+    assert trader["rootCause"] == "gateway"
+    assert "trader" not in held.restarts
+    assert by_kind(held, "Deployment")["kraken-trader"]["spec"]["replicas"] == 0
+    assert _critical(held, "gateway") == ["ComponentUnhealthy"] and _critical(held, "trader") == []
+
+    set_replicas("trader", 0)
+    pods.pop("trader")
+    still_held = replan(held.status)
+    assert _row(still_held, "trader")["reason"] == "SafeMode" and still_held.events == []
+
+    # The gateway is back: the trader is scaled up and comes back without an alarm.
+    pods["gateway"] = tuple(replace(pod, ready=True) for pod in pods["gateway"])
+    restored = replan(still_held.status)
+    assert by_kind(restored, "Deployment")["kraken-trader"]["spec"]["replicas"] == 1
+    assert not _row(restored, "trader").get("safeMode")
+    set_replicas("trader", 1)
+    pods["trader"] = (ObservedPod("trader-new", "trader", ready=False, terminating=False),)
+    resuming = replan(restored.status)
+    trader = _row(resuming, "trader")
+    assert (trader["health"], trader["reason"]) == ("Degraded", "Resuming")
+    assert trader["message"] == "coming back from safe mode: 0/1 pods ready"
+    assert resuming.status["phase"] == "Degraded" and _critical(resuming, "trader") == []
+    assert "trader" not in resuming.restarts
+
+    pods["trader"] = (ObservedPod("trader-new", "trader", ready=True, terminating=False),)
+    deployments["trader"] = replace(
+        deployments["trader"],
+        observed_generation=deployments["trader"].generation,
+        ready_replicas=1,
+        available_replicas=1,
+        updated_replicas=1,
+    )
+    healed = replan(resuming.status)
+    assert _row(healed, "trader")["health"] == "Healthy" and healed.status["health"] == "Healthy"
+    assert _critical(healed, "trader") == []
+    latest = next(a for a in healed.status["alerts"] if a["component"] == "trader")
+    assert (latest["reason"], latest["severity"]) == ("ComponentRecovered", "info")

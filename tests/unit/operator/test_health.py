@@ -5,8 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tests.unit.operator.world import World
-from tradingbot_operator.api.status import Health
-from tradingbot_operator.planner.health import assess, health_events, worst
+from tradingbot_operator.api.status import ComponentState, Health
+from tradingbot_operator.planner.health import (
+    Assessment,
+    assess,
+    health_events,
+    resuming_from_safe_mode,
+    worst,
+)
+from tradingbot_operator.planner.lifecycle import ComponentVerdict
 from tradingbot_operator.planner.observed import ObservedPod
 
 
@@ -136,3 +143,89 @@ def test_pods_outside_the_plan_are_ignored() -> None:
     world = running_world()
     world.pods["stranger"] = (ObservedPod("x", "stranger", ready=False, terminating=False),)
     assert evaluate(world)["trader"].health is Health.HEALTHY
+
+
+HELD = ComponentVerdict(ComponentState.STOPPED, "SafeMode", "held at 0 replicas")
+STARTING = ComponentVerdict(ComponentState.STARTING, "Starting", "waiting for the Deployment")
+
+
+def evaluate_with(
+    world: World,
+    verdicts: dict[str, ComponentVerdict],
+    held: frozenset[str] = frozenset(),
+    resuming: frozenset[str] = frozenset(),
+) -> dict[str, Assessment]:
+    decided = {**world.peek().verdicts, **verdicts}
+    return assess(world.plans, world.graph, world.observed(), decided, {}, True, held, resuming)
+
+
+def test_a_component_held_by_safe_mode_is_degraded_naming_the_failing_dependency() -> None:
+    """Issue 12: held at 0 by safe mode is a planned state, not NotReady."""
+    world = running_world()
+    set_pods(world, "gateway", ready=False, was_ready=True)
+    set_pods(world, "trader", ready=False, was_ready=True)  # its readiness follows the gateway
+    health = evaluate_with(world, {"trader": HELD}, held=frozenset({"trader"}))
+    assert health["trader"] == Assessment(
+        Health.DEGRADED, "SafeMode", "held by safe mode: gateway Unhealthy", root_cause="gateway"
+    )
+    assert (health["gateway"].health, health["gateway"].reason) == (Health.UNHEALTHY, "NotReady")
+
+
+def test_a_held_component_names_the_deepest_failure() -> None:
+    world = running_world()
+    set_pods(world, "auth", ready=False, was_ready=True)
+    health = evaluate_with(world, {"trader": HELD}, held=frozenset({"trader"}))
+    assert health["trader"].message == "held by safe mode: auth Unhealthy"
+    assert health["trader"].root_cause == "auth"
+
+
+def test_a_component_coming_back_from_safe_mode_is_degraded_until_ready() -> None:
+    world = running_world()
+    set_pods(world, "trader", ready=False, was_ready=False)  # the new pod after the scale-up
+    resumed = evaluate_with(world, {"trader": STARTING}, resuming=frozenset({"trader"}))
+    assert resumed["trader"] == Assessment(
+        Health.DEGRADED, "Resuming", "coming back from safe mode: 0/1 pods ready"
+    )
+    # The same pods after an unplanned restart are a failure.
+    assert evaluate_with(world, {"trader": STARTING})["trader"].health is Health.UNHEALTHY
+
+
+def test_resuming_counts_against_the_planned_replicas_before_the_scale_up_is_seen() -> None:
+    world = running_world()
+    world.deployments["trader"] = replace(world.deployments["trader"], replicas=0, ready_replicas=0)
+    world.pods.pop("trader")
+    resumed = evaluate_with(world, {"trader": STARTING}, resuming=frozenset({"trader"}))
+    assert (resumed["trader"].health, resumed["trader"].message) == (
+        Health.DEGRADED,
+        "coming back from safe mode: 0/1 pods ready",
+    )
+
+
+def test_a_real_failure_while_resuming_still_counts() -> None:
+    world = running_world()
+    set_pods(world, "trader", ready=False, waiting_reason="CrashLoopBackOff", restarts=3)
+    health = evaluate_with(world, {"trader": STARTING}, resuming=frozenset({"trader"}))
+    assert (health["trader"].health, health["trader"].reason) == (Health.UNHEALTHY, "CrashLoopBackOff")
+
+
+def test_resuming_lasts_from_the_hold_until_the_component_is_healthy_again() -> None:
+    previous = {"trader": "SafeMode", "portfolio": "Healthy", "gateway": "NotReady"}
+    assert resuming_from_safe_mode(previous, held=frozenset()) == {"trader"}
+    assert resuming_from_safe_mode(previous, held=frozenset({"trader"})) == frozenset()
+    assert resuming_from_safe_mode({"trader": "Resuming"}, held=frozenset()) == {"trader"}
+    assert resuming_from_safe_mode({"trader": "Healthy"}, held=frozenset()) == frozenset()
+
+
+def test_safe_mode_raises_no_health_alert_of_its_own() -> None:
+    """The hold is announced by recovery (RecoveryScale); health adds neither a warning nor a critical."""
+    world = running_world()
+    set_pods(world, "gateway", ready=False, was_ready=True)
+    set_pods(world, "trader", ready=False, was_ready=True)
+    health = evaluate_with(world, {"trader": HELD}, held=frozenset({"trader"}))
+    events = health_events(world.plans, health, dict.fromkeys(health, Health.HEALTHY))
+    assert [e for e in events if e.component == "trader"] == []
+    assert [(e.component, e.severity) for e in events if e.reason == "ComponentUnhealthy"] == [
+        ("gateway", "critical")
+    ]
+    back = health_events(world.plans, evaluate(running_world()), {"trader": Health.DEGRADED})
+    assert [(e.reason, e.component, e.severity) for e in back] == [("ComponentRecovered", "trader", "info")]

@@ -144,6 +144,22 @@ def test_safe_mode_holds_the_trader_and_restores_it() -> None:
     assert recover(w, health, safe_mode=False).held == frozenset()
 
 
+def test_a_component_held_by_safe_mode_is_not_restarted() -> None:
+    """The trader is NotReady because the gateway is down: it is scaled to 0, not restarted."""
+    w = world({"recovery": {"backoffSeconds": 0}})
+    health = healthy(w) | {
+        "gateway": Assessment(Health.UNHEALTHY, "NotReady", "0/1 pods ready"),
+        "trader": Assessment(Health.UNHEALTHY, "NotReady", "0/1 pods ready"),
+    }
+    decision = recover(w, health)
+    assert decision.held == {"trader"}
+    assert decision.restarts == {"gateway"}
+    assert decision.last_recovery["trader"].action == "Scale"
+    assert not any(e.component == "trader" and e.severity == "critical" for e in decision.events)
+    # Without safe mode nothing holds it, and a NotReady trader is restarted like any component.
+    assert "trader" in recover(w, health, safe_mode=False).restarts
+
+
 def test_manual_request_restarts_regardless_of_budget_and_is_cleared() -> None:
     w = world({"recovery": {"maxRestarts": 0}})
     decision = recover(w, healthy(w), request="gateway")
