@@ -2,7 +2,7 @@
 # A real local Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler and kwok (fake nodes/kubelet). State, logs and kubeconfig live in .cluster/ of this checkout.
 #
-# usage: hack/cluster.sh up|down|status|logs
+# usage: hack/cluster.sh up|down|status|logs|restart NAME [--kill]
 set -Eeuo pipefail
 
 HACK="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -272,6 +272,33 @@ cmd_status() {
   echo "kube-apiserver: not ready"; return 1
 }
 
+# restart NAME [--kill]: stop one control-plane process (SIGTERM, or SIGKILL with --kill) and start it again with
+# the same command line, then wait until it serves again. For tests of reconnection (tests/e2e/reliability).
+# The process's log is appended to, not replaced.
+cmd_restart() {
+  local name="${1:-}" signal=TERM pid
+  [ "${2:-}" = "--kill" ] && signal=KILL
+  [[ " ${PROCS[*]} " == *" $name "* ]] || die "restart: unknown process '$name' (one of: ${PROCS[*]})"
+  pid="$(pid_of "$name")" || die "restart: $name is not running in $D"
+  local -a argv
+  mapfile -d '' -t argv <"/proc/$pid/cmdline"
+  kill -"$signal" "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + 30))
+  while [ -d "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; do
+    [ $SECONDS -lt $deadline ] || { kill -KILL "$pid" 2>/dev/null || true; }
+    sleep 0.1
+  done
+  setsid "${argv[@]}" >>"$D/logs/$name.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$D/run/$name.pid"
+  log "restarted $name (SIG$signal; pid $pid -> $!)"
+  # shellcheck source=/dev/null
+  source "$D/ports.env"
+  case "$name" in
+    etcd) wait_for "etcd /health" 60 curl -sf "http://127.0.0.1:$ETCD_PORT/health" ;;
+    kube-apiserver) wait_for "kube-apiserver /readyz" 120 apiserver_ready ;;
+  esac
+}
+
 # One up or down at a time per state dir: concurrent callers (two terminals, a test fixture) wait their turn.
 serialize() {
   exec 9>"$D.lock"
@@ -283,5 +310,6 @@ case "${1:-}" in
   down) serialize; cmd_down ;;
   status) cmd_status ;;
   logs) tail -n "${2:-50}" "$D"/logs/*.log ;;
-  *) die "usage: $0 up|down|status|logs [LINES]" ;;
+  restart) cmd_restart "${2:-}" "${3:-}" ;;
+  *) die "usage: $0 up|down|status|logs [LINES]|restart NAME [--kill]" ;;
 esac

@@ -16,13 +16,25 @@ from tests.support.operator import install_crd
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--chaos",
+        action="store_true",
+        default=False,
+        help="run the long forms of the reliability tests (make chaos); without it they run CI-sized",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    long_form = config.getoption("--chaos")
     for item in items:
         parts = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
         if parts[0] == "e2e":
             item.add_marker(pytest.mark.e2e)
         elif parts[0] == "integration":
             item.add_marker(pytest.mark.integration)
+        if item.get_closest_marker("chaos") and not long_form:
+            item.add_marker(pytest.mark.skip(reason="long form only: make chaos (pytest --chaos)"))
 
 
 @pytest.fixture(scope="session")

@@ -40,11 +40,23 @@ class LocalCluster:
             raise AssertionError(f"{' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
         return result
 
+    def restart(self, process: str, *, kill: bool = False) -> None:
+        """Stop one control-plane process (SIGTERM, or SIGKILL) and start it again; returns once it serves."""
+        args = [process, "--kill"] if kill else [process]
+        result = _script("restart", self.state_dir, *args)
+        if result.returncode != 0:
+            raise AssertionError(f"could not restart {process}; logs are in {self.state_dir / 'logs'}")
 
-def _script(action: str, state_dir: Path) -> subprocess.CompletedProcess[str]:
+
+def _script(action: str, state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TRADINGBOT_CLUSTER_DIR": str(state_dir)}
     return subprocess.run(
-        [str(CLUSTER_SCRIPT), action], env=env, text=True, stdout=sys.stderr, stderr=sys.stderr, check=False
+        [str(CLUSTER_SCRIPT), action, *args],
+        env=env,
+        text=True,
+        stdout=sys.stderr,
+        stderr=sys.stderr,
+        check=False,
     )
 
 

@@ -46,3 +46,18 @@ async def async_wait_until(
         if time.monotonic() >= deadline:
             raise WaitTimeout(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
         await asyncio.sleep(interval)
+
+
+def settle(check: Callable[[], list[str]], *, timeout: float, interval: float = 0.5, what: str) -> None:
+    """Poll `check` (which lists what is still wrong) until it lists nothing; fail with its last list."""
+    problems: list[str] = []
+
+    def probe() -> bool:
+        nonlocal problems
+        problems = check()
+        return not problems
+
+    try:
+        wait_until(probe, timeout=timeout, interval=interval, what=what)
+    except WaitTimeout:
+        raise WaitTimeout(f"{what} did not hold within {timeout}s:\n  " + "\n  ".join(problems)) from None
