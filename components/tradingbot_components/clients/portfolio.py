@@ -21,6 +21,11 @@ def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
+def decimal_text(value: Decimal) -> str:
+    """Plain decimal notation, never an exponent (`0E-9` -> `0.000000000`) nor a negative zero."""
+    return format(value if value else abs(value), "f")
+
+
 @dataclass(frozen=True, slots=True)
 class Position:
     pair: str
@@ -37,15 +42,15 @@ class Position:
 
     def to_dict(self) -> dict[str, Any]:
         def text(value: Decimal | None) -> str | None:
-            return None if value is None else str(value)
+            return None if value is None else decimal_text(value)
 
         return {
             "pair": self.pair,
-            "quantity": str(self.quantity),
-            "average_price": str(self.average_price),
+            "quantity": decimal_text(self.quantity),
+            "average_price": decimal_text(self.average_price),
             "market_price": text(self.market_price),
             "unrealized_pnl": text(self.unrealized_pnl),
-            "realized_pnl": str(self.realized_pnl),
+            "realized_pnl": decimal_text(self.realized_pnl),
             "exposure": text(self.exposure),
         }
 
@@ -73,7 +78,7 @@ class PortfolioView:
     def to_dict(self) -> dict[str, Any]:
         return {
             "positions": [p.to_dict() for p in self.positions],
-            "realized_pnl": str(self.realized_pnl),
+            "realized_pnl": decimal_text(self.realized_pnl),
             "fills": self.fills,
         }
 

@@ -135,7 +135,7 @@ class PrivateFeed:
             self.budget.record(time.time())
             opened: float | None = None
             try:
-                token = await self._token()
+                token = await self._fresh_token()
                 async with connect(self.url, open_timeout=self.open_timeout, close_timeout=2) as ws:
                     opened = time.monotonic()
                     await self._session(ws, token)
@@ -163,6 +163,15 @@ class PrivateFeed:
                 self.last_error,
                 extra={"url": self.url, "failures_in_a_row": self.failures_in_a_row},
             )
+
+    async def _fresh_token(self) -> str:
+        # Auth being down or restarting is an expected failure: retried like a refused connection.
+        try:
+            return await self._token()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise FeedLost(f"no WebSocket token: {describe_error(exc)}") from None
 
     async def _wait_for_next_attempt(self) -> None:
         now = time.time()
