@@ -81,11 +81,17 @@ def _previous_status(raw: Mapping[str, Any]) -> TradingBotStatus:
         return TradingBotStatus()  # unreadable (older operator?): start the bookkeeping afresh
 
 
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as a Kubernetes field path: ('components', 0, 'replicas') ->
+    spec.components[0].replicas, the form the API server and the graph checks use."""
+    path = "spec"
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
 def _problems_from(error: ValidationError) -> list[SpecProblem]:
-    return [
-        SpecProblem("spec." + ".".join(str(p) for p in e["loc"]), e["msg"])
-        for e in error.errors(include_url=False)
-    ]
+    return [SpecProblem(field_path(e["loc"]), e["msg"]) for e in error.errors(include_url=False)]
 
 
 def _invalid(bot: BotInput, previous: TradingBotStatus, problems: list[SpecProblem], now: datetime) -> Plan:

@@ -171,6 +171,16 @@ def test_config_generation_counts_changes() -> None:
     assert changed.status["config"]["generation"] == 2
 
 
+def test_a_spec_the_schema_missed_is_flagged_with_kubernetes_field_paths() -> None:
+    # Admission normally stops these; an object stored under an older CRD reaches the planner anyway.
+    p = plan({"components": [{"name": "gateway", "replicas": 99}], "startup": {"maxRetries": -1}})
+    assert not p.valid and p.objects == []
+    valid = next(c for c in p.status["conditions"] if c["type"] == "ConfigValid")
+    assert valid["status"] == "False"
+    assert "spec.components[0].replicas: " in valid["message"]
+    assert "spec.startup.maxRetries: " in valid["message"]
+
+
 def test_invalid_spec_creates_nothing_and_says_why() -> None:
     p = plan({"components": [{"name": "x", "image": "i", "phase": "Services", "dependsOn": ["x"]}]})
     assert not p.valid and p.objects == []
