@@ -19,6 +19,7 @@ from tradingbot_components.clients.base import ServiceRejected, ServiceUnavailab
 from tradingbot_components.clients.market_stream import Quote
 from tradingbot_components.clients.portfolio import PortfolioClient
 from tradingbot_components.kraken.executions import parse_execution
+from tradingbot_components.storage.models import OrderStatus
 from tradingbot_components.strategy.api import (
     CancelOrder,
     Intent,
@@ -31,7 +32,7 @@ from tradingbot_components.strategy.api import (
 from tradingbot_components.trader.executor import OrderExecutor, SendOutcome
 from tradingbot_components.trader.ledger import OrderLedger, OwnFill
 from tradingbot_components.trader.risk import Approved, check_order
-from tradingbot_components.trading.positions import Holding, apply_fill
+from tradingbot_components.trading.positions import ZERO, Holding, apply_fill
 from tradingbot_components.trading.rules import PairRules
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,8 @@ class TradingEngine:
         self.last_refusal: str | None = None
         self.last_error: str | None = None
         self.listeners: list[Callable[[OrderView], None]] = []  # told of every change to an order
+        # Per order: the quantity and cost of its fills already in `holdings`.
+        self._accounted: dict[str, tuple[Decimal, Decimal]] = {}
 
     # -- state -------------------------------------------------------------------------------------
 
@@ -121,6 +124,7 @@ class TradingEngine:
             for p in view.positions
             if p.pair in self.rules
         }
+        self.holdings_include_known_fills()
         log.info("holdings from portfolio: %s", {k: str(v.quantity) for k, v in self.holdings.items()})
 
     async def refresh_balances(self, *, max_age: float | None = None) -> Balances | None:
@@ -155,22 +159,33 @@ class TradingEngine:
 
     def on_executions(self, message: Mapping[str, Any]) -> None:
         """An `executions` frame from the private feed: snapshots resync holdings, updates are applied."""
-        if message.get("type") == "snapshot":
-            self._spawn(self._resync_holdings())
+        snapshot = message.get("type") == "snapshot"
+        listed: set[str] = set()
         for entry in message.get("data") or []:
             try:
                 execution = parse_execution(entry)
             except (KeyError, ValueError) as exc:
                 log.warning("unreadable execution entry skipped: %s", exc)
                 continue
+            listed.update(i for i in (execution.cl_ord_id, execution.order_id) if i)
             changed, fill = self.ledger.apply(execution)
-            if fill is not None and message.get("type") == "update":
+            if fill is not None and not snapshot:
                 self._apply_fill(fill)
             if changed is not None:
                 self._spawn(self.executor.persist(changed))
                 self.on_order_changed(changed)
+        if snapshot:
+            # Orders we hold open that the snapshot of open orders leaves out finished while the feed was
+            # down (or never made it): ask the exchange what became of them.
+            for order in self.ledger.open():
+                if (
+                    order.status is not OrderStatus.PENDING
+                    and not {order.cl_ord_id, order.exchange_order_id} & listed
+                ):
+                    self._spawn(self.executor.refresh(order.cl_ord_id))
 
     def on_order_changed(self, order: OrderView) -> None:
+        self._catch_up(order)
         self.metrics.open_orders.set(len(self.ledger.open()))
         for listener in self.listeners:
             listener(order)
@@ -187,13 +202,37 @@ class TradingEngine:
     def _apply_fill(self, fill: OwnFill) -> None:
         holding = self.holdings.get(fill.pair) or Holding()
         self.holdings[fill.pair] = apply_fill(holding, str(fill.side), fill.quantity, fill.price, fill.fee)
+        accounted = self._accounted.get(fill.cl_ord_id, (ZERO, ZERO))
+        self._accounted[fill.cl_ord_id] = (
+            accounted[0] + fill.quantity,
+            accounted[1] + fill.quantity * fill.price,
+        )
         self._balances_at = 0.0  # balances changed: the next check reads them afresh
 
-    async def _resync_holdings(self) -> None:
-        try:
-            await self.load_holdings()
-        except (ServiceUnavailable, ServiceRejected) as exc:
-            log.warning("holdings not resynchronised from portfolio: %s", exc)
+    def _catch_up(self, order: OrderView) -> None:
+        """Fills of `order` known only from its totals (a snapshot or a REST lookup after a feed gap): applied
+        to the holding at their exact average price (cost difference / quantity difference), fees unknown."""
+        quantity, cost = self._accounted.get(order.cl_ord_id, (ZERO, ZERO))
+        missed = order.filled - quantity
+        if missed <= 0 or order.average_price is None:
+            return
+        missed_cost = order.filled * order.average_price - cost
+        holding = self.holdings.get(order.pair) or Holding()
+        self.holdings[order.pair] = apply_fill(holding, str(order.side), missed, missed_cost / missed)
+        self._accounted[order.cl_ord_id] = (order.filled, order.filled * order.average_price)
+        self._balances_at = 0.0
+        log.info(
+            "%s %s of order %s filled while unobserved: holding caught up",
+            order.side,
+            missed,
+            order.cl_ord_id,
+        )
+
+    def holdings_include_known_fills(self) -> None:
+        """After holdings were loaded from portfolio: every fill the ledger knows of is already in them."""
+        self._accounted = {
+            o.cl_ord_id: (o.filled, o.filled * (o.average_price or ZERO)) for o in self.ledger.all()
+        }
 
     # -- deciding and acting -----------------------------------------------------------------------
 

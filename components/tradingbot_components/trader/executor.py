@@ -224,6 +224,18 @@ class OrderExecutor:
                     return True, _state(str(txid), entry)
         return True, None
 
+    async def refresh(self, cl_ord_id: str) -> None:
+        """Record what the exchange says of one of our orders now (after a gap in the executions feed)."""
+        complete, found = await self.lookup(cl_ord_id)
+        if found is not None:
+            txid, status, filled, average = found
+            await self._record(cl_ord_id, status, txid, filled=filled, average_price=average)
+            log.info(
+                "order %s refreshed after a feed gap: %s", cl_ord_id, status, extra={"cl_ord_id": cl_ord_id}
+            )
+        elif complete:
+            log.warning("order %s is not at the exchange any more", cl_ord_id, extra={"cl_ord_id": cl_ord_id})
+
     async def settle_unfinished(self, orders: list[Order], now: float) -> None:
         """At start: every order storage still calls unfinished is looked up (after its deadline when it may
         still be in flight) and recorded as the exchange has it."""

@@ -87,13 +87,20 @@ class Bot:
     def balances(self) -> dict[str, Any]:
         return self.balance_manager.get("/balances").json
 
+    def exchange(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
+        """A private call on the bot's account, through its gateway: signing it here with the key would use
+        nonces of another scale than auth's and break the bot's next call (as two clients of one key do)."""
+        reply = self.stack.private(method, params)
+        assert reply.status == 200 and reply.json["error"] == [], reply.body
+        return reply.json["result"]
+
     def sim_orders(self) -> dict[str, dict[str, Any]]:
         """Every order of the account at the simulator, open and closed, by txid."""
-        open_ = self.sim.private("OpenOrders")["result"]["open"]
+        open_ = self.exchange("OpenOrders")["open"]
         closed: dict[str, Any] = {}
         offset = 0
         while True:
-            page = self.sim.private("ClosedOrders", {"ofs": offset})["result"]
+            page = self.exchange("ClosedOrders", {"ofs": offset})
             closed.update(page["closed"])
             offset += len(page["closed"])
             if offset >= page["count"] or not page["closed"]:
@@ -101,7 +108,7 @@ class Bot:
         return {**open_, **closed}
 
     def sim_balance_ex(self) -> dict[str, dict[str, str]]:
-        return dict(self.sim.private("BalanceEx")["result"])
+        return dict(self.exchange("BalanceEx"))
 
 
 def start_bot(
