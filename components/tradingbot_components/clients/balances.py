@@ -26,7 +26,7 @@ class AssetBalance:
         return self.total - self.held
 
     def to_dict(self) -> dict[str, str]:
-        return {"total": str(self.total), "available": str(self.available), "held": str(self.held)}
+        return {"total": _plain(self.total), "available": _plain(self.available), "held": _plain(self.held)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +54,11 @@ class Balances:
         }
         reconciled = document.get("reconciled_at")
         return cls(assets, float(reconciled) if reconciled is not None else None, str(document.get("source")))
+
+
+def _plain(amount: Decimal) -> str:
+    """Decimal text without an exponent: `0.0000000000`, never `0E-10`."""
+    return format(amount, "f")
 
 
 class BalanceManagerClient(JsonService):
