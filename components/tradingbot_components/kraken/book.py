@@ -1,56 +1,56 @@
 """An L2 order book for Kraken's WebSocket v2 `book` channel, with Kraken's CRC32 checksum.
 
-Pure and synchronous: the WS client feeds it parsed messages and resubscribes when a checksum fails.
-Prices and quantities are `Decimal` end to end; each side keeps a sorted key list (updated with `bisect`)
-plus a cache of each level's checksum text, so an update costs O(levels in the message + depth).
+Pure and synchronous: the WS client feeds it parsed messages (or, on the hot path, `loads_exact`'s decoded
+entries) and resubscribes when a checksum fails. Prices and quantities are `Decimal` end to end, with the
+digits Kraken sent; each side keeps a sorted price list (updated with `bisect`) plus each level's checksum
+text, so an update costs O(levels in the message) and a checksum joins ten cached strings.
+bench/book_throughput.py measures the hot path. The frames themselves are `book_frames`' concern.
 """
 
 from __future__ import annotations
 
-import enum
-import json
 import zlib
-from bisect import bisect_left, insort
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, NamedTuple
+from operator import itemgetter
+from typing import Any
+
+from tradingbot_components.kraken.book_frames import (
+    NO_LEVELS,
+    BookFormatError,
+    BookMessage,
+    BookMessageType,
+    BookRecording,
+    PriceLevel,
+    exact_decimal,
+    load_recording,
+    loads_exact,
+    parse_book_frame,
+)
+
+__all__ = [
+    "BOOK_DEPTHS",
+    "CHECKSUM_LEVELS",
+    "BookError",
+    "BookFormatError",
+    "BookMessage",
+    "BookMessageType",
+    "BookRecording",
+    "ChecksumMismatch",
+    "OrderBook",
+    "PriceLevel",
+    "load_recording",
+    "loads_exact",
+    "parse_book_frame",
+]
 
 # The depths Kraken accepts in a v2 book subscription.
 BOOK_DEPTHS: frozenset[int] = frozenset({10, 25, 100, 500, 1000})
 CHECKSUM_LEVELS = 10  # the checksum always covers the top 10 levels of each side
-_ZERO = Decimal(0)
-
-
-class PriceLevel(NamedTuple):
-    price: Decimal
-    qty: Decimal
-
-
-class BookMessageType(enum.StrEnum):
-    SNAPSHOT = "snapshot"
-    UPDATE = "update"
-
-
-@dataclass(frozen=True, slots=True)
-class BookMessage:
-    """One entry of a `book` frame's `data` list: the levels that changed for one symbol."""
-
-    symbol: str
-    type: BookMessageType
-    bids: tuple[PriceLevel, ...]
-    asks: tuple[PriceLevel, ...]
-    checksum: int
-    timestamp: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BookRecording:
-    """A recorded book stream: one snapshot and the updates that followed it."""
-
-    snapshot: BookMessage
-    updates: tuple[BookMessage, ...]
+_PRICE_QTY = itemgetter("price", "qty")  # a decoded level -> (price, qty), in C
+# `PriceLevel(p, q)` goes through the named tuple's Python-level `__new__`; this is the same tuple, 2x faster.
+_new_tuple = tuple.__new__
 
 
 class BookError(Exception):
@@ -70,150 +70,80 @@ class ChecksumMismatch(BookError):
         )
 
 
-class BookFormatError(ValueError):
-    """A `book` frame that does not have the documented shape."""
-
-
-def loads_exact(text: str | bytes) -> Any:
-    """`json.loads` that keeps Kraken's numbers exact (floats become `Decimal`, digits as sent)."""
-    return json.loads(text, parse_float=Decimal)
-
-
-def _decimal(value: object) -> Decimal:
-    if type(value) is Decimal:
-        return value
-    if isinstance(value, float):
-        return Decimal(repr(value))  # shortest repr: the digits that were on the wire, minus trailing zeros
-    if isinstance(value, int | str):
-        return Decimal(value)
-    raise TypeError(f"expected a number, got {value!r}")
-
-
-def _levels(raw: Sequence[Mapping[str, Any]], where: str) -> tuple[PriceLevel, ...]:
-    try:
-        return tuple([PriceLevel(_decimal(level["price"]), _decimal(level["qty"])) for level in raw])
-    except (KeyError, TypeError, ArithmeticError):
-        pass
-    # Slow path, only for bad input: find the offending field to name it.
-    if not isinstance(raw, list):
-        raise BookFormatError(f"{where}: expected a list of {{price, qty}} levels")
-    for index, level in enumerate(raw):
-        for field in ("price", "qty"):
-            try:
-                _decimal(level[field])
-            except KeyError:
-                raise BookFormatError(f"{where}[{index}].{field}: missing") from None
-            except (TypeError, ArithmeticError) as error:
-                raise BookFormatError(f"{where}[{index}].{field}: {error}") from None
-    raise BookFormatError(f"{where}: malformed levels")
-
-
-def parse_book_frame(frame: Mapping[str, Any]) -> list[BookMessage]:
-    """The typed messages of one decoded `book` frame (decode with `loads_exact`)."""
-    if frame.get("channel") != "book":
-        raise BookFormatError(f"channel: expected 'book', got {frame.get('channel')!r}")
-    try:
-        kind = BookMessageType(str(frame.get("type")))
-    except ValueError:
-        raise BookFormatError(f"type: expected 'snapshot' or 'update', got {frame.get('type')!r}") from None
-    data = frame.get("data")
-    if not isinstance(data, list):
-        raise BookFormatError("data: expected a list of book entries")
-    messages: list[BookMessage] = []
-    for index, entry in enumerate(data):
-        try:
-            messages.append(
-                BookMessage(
-                    symbol=entry["symbol"],
-                    type=kind,
-                    bids=_levels(entry["bids"], f"data[{index}].bids"),
-                    asks=_levels(entry["asks"], f"data[{index}].asks"),
-                    checksum=int(entry["checksum"]),
-                    timestamp=entry.get("timestamp"),
-                )
-            )
-        except KeyError as error:
-            raise BookFormatError(f"data[{index}].{error.args[0]}: missing") from None
-        except (TypeError, ValueError) as error:
-            if isinstance(error, BookFormatError):
-                raise
-            raise BookFormatError(f"data[{index}]: {error}") from None
-    return messages
-
-
-def load_recording(path: str | Path) -> BookRecording:
-    """Load a recording shaped like `{"init": <snapshot frame>, "updates": [<update frame>, ...]}`."""
-    document = loads_exact(Path(path).read_bytes())
-    try:
-        (snapshot,) = parse_book_frame(document["init"])
-        updates = tuple(message for frame in document["updates"] for message in parse_book_frame(frame))
-    except (KeyError, ValueError) as error:
-        raise BookFormatError(f"{path}: not a book recording ({error})") from None
-    return BookRecording(snapshot=snapshot, updates=updates)
-
-
 def _format_spec(precision: int | None) -> str:
     return "f" if precision is None else f".{precision}f"
 
 
 class _Side:
-    """One side of the book. Keys sort best-first ascending: the price for asks, minus the price for bids."""
+    """One side of the book as parallel lists in ascending price order (bids are read from the end, so both
+    sides read best first): the prices, each level as sent, and each level's checksum text. Lists rather
+    than dicts: a checksum joins a slice, and Kraken's depths are small enough for `list.insert`."""
 
-    __slots__ = ("_checksum_bytes", "_negate", "_price_spec", "_qty_spec", "keys", "levels", "text")
+    __slots__ = ("_best_high", "_price_spec", "_qty_spec", "levels", "price_texts", "prices", "text", "texts")
 
-    def __init__(self, negate: bool, price_spec: str, qty_spec: str) -> None:
-        self._negate = negate
+    def __init__(self, best_high: bool, price_spec: str, qty_spec: str) -> None:
+        self._best_high = best_high
         self._price_spec = price_spec
         self._qty_spec = qty_spec
-        self.keys: list[Decimal] = []
-        self.levels: dict[Decimal, PriceLevel] = {}
-        self.text: dict[Decimal, str] = {}  # checksum text of each level: price digits + qty digits
-        self._checksum_bytes: bytes | None = None  # cached; None when the side changed since
+        self.prices: list[Decimal] = []
+        self.levels: list[PriceLevel] = []
+        # Kept apart: a level's price does not change, its qty does. (At the pair's precision a price always
+        # has the same text; without one, a level keeps the digits of the message that added it.)
+        self.price_texts: list[str] = []
+        self.texts: list[str] = []  # price text + qty text
+        self.text: bytes | None = None  # the side's part of the checksum string; None when it changed
 
-    def apply(self, changes: Iterable[PriceLevel], depth: int) -> None:
-        keys, levels, text, negate = self.keys, self.levels, self.text, self._negate
-        price_spec, qty_spec = self._price_spec, self._qty_spec
+    def apply(self, changes: Iterable[tuple[Any, Any]], depth: int) -> None:
+        """Apply (price, qty) pairs: `PriceLevel`s, or pairs straight from a decoded frame (converted to
+        `Decimal` here when they are not already, as `parse_book_frame` would)."""
+        prices, levels, price_texts, texts = self.prices, self.levels, self.price_texts, self.texts
+        qty_spec = self._qty_spec
         for level in changes:
             price, qty = level
-            key = -price if negate else price
-            if qty == _ZERO:
-                if key in levels:
-                    del levels[key]
-                    del text[key]
-                    del keys[bisect_left(keys, key)]
-                continue
-            if key not in levels:
-                insort(keys, key)
-            levels[key] = level
+            if type(price) is not Decimal or type(qty) is not Decimal:
+                price, qty = level = exact_decimal(price), exact_decimal(qty)
+            index = bisect_left(prices, price)
             # Checksum text: each number at its precision, '.' removed, leading zeros stripped.
-            text[key] = format(price, price_spec).replace(".", "").lstrip("0") + format(
-                qty, qty_spec
-            ).replace(".", "").lstrip("0")
-        if len(keys) > depth:
-            for key in keys[depth:]:
-                del levels[key]
-                del text[key]
-            del keys[depth:]
-        self._checksum_bytes = None
+            if index < len(prices) and prices[index] == price:
+                if qty:
+                    levels[index] = level if type(level) is PriceLevel else _new_tuple(PriceLevel, level)
+                    texts[index] = price_texts[index] + format(qty, qty_spec).replace(".", "").lstrip("0")
+                else:  # a zero quantity deletes the level
+                    del prices[index], levels[index], price_texts[index], texts[index]
+            elif qty:
+                price_text = format(price, self._price_spec).replace(".", "").lstrip("0")
+                prices.insert(index, price)
+                levels.insert(index, level if type(level) is PriceLevel else _new_tuple(PriceLevel, level))
+                price_texts.insert(index, price_text)
+                texts.insert(index, price_text + format(qty, qty_spec).replace(".", "").lstrip("0"))
+        if len(prices) > depth:  # the worst levels fall off: the lowest bids, the highest asks
+            if self._best_high:
+                excess = len(prices) - depth
+                del prices[:excess], levels[:excess], price_texts[:excess], texts[:excess]
+            else:
+                del prices[depth:], levels[depth:], price_texts[depth:], texts[depth:]
+        self.text = None
 
     def clear(self) -> None:
-        self.keys.clear()
-        self.levels.clear()
-        self.text.clear()
-        self._checksum_bytes = None
+        for values in (self.prices, self.levels, self.price_texts, self.texts):
+            values.clear()
+        self.text = None
 
     def top(self, count: int | None) -> list[PriceLevel]:
+        """Levels best first: the `count` best, or all."""
         levels = self.levels
-        return [levels[key] for key in (self.keys if count is None else self.keys[:count])]
+        if self._best_high:
+            return levels[::-1] if count is None else levels[: -count - 1 : -1]
+        return levels[:] if count is None else levels[:count]
 
     def checksum_bytes(self) -> bytes:
-        cached = self._checksum_bytes
-        if cached is None:
-            text = self.text
-            cached = self._checksum_bytes = "".join(
-                [text[key] for key in self.keys[:CHECKSUM_LEVELS]]
-            ).encode()
-        return cached
+        """The side's part of the checksum string: its top 10 levels' digits, best first."""
+        text = self.text
+        if text is None:
+            texts = self.texts
+            best = texts[: -CHECKSUM_LEVELS - 1 : -1] if self._best_high else texts[:CHECKSUM_LEVELS]
+            text = self.text = "".join(best).encode()
+        return text
 
 
 class OrderBook:
@@ -246,6 +176,7 @@ class OrderBook:
         price_spec, qty_spec = _format_spec(price_precision), _format_spec(qty_precision)
         self._bids = _Side(True, price_spec, qty_spec)
         self._asks = _Side(False, price_spec, qty_spec)
+        self._asks_crc: int | None = None  # CRC32 of the asks' part; None when the asks changed
         self._has_snapshot = False
         self._in_sync = False
 
@@ -254,36 +185,65 @@ class OrderBook:
         """True after a snapshot while every checksum since has matched."""
         return self._in_sync
 
-    def _check_symbol(self, message: BookMessage) -> None:
-        if message.symbol != self.symbol:
-            raise ValueError(f"message for {message.symbol} applied to the {self.symbol} book")
-
-    def _apply_levels(self, message: BookMessage) -> bool:
-        if message.bids:
-            self._bids.apply(message.bids, self.depth)
-        if message.asks:
-            self._asks.apply(message.asks, self.depth)
-        matches = self.checksum() == message.checksum
+    def _apply_changes(
+        self, bids: Iterable[tuple[Any, Any]], asks: Iterable[tuple[Any, Any]], checksum: int
+    ) -> bool:
+        """Apply both sides' changes (each skipped when empty) and compare the checksum with Kraken's."""
+        if bids:
+            self._bids.apply(bids, self.depth)
+        if asks:
+            self._asks.apply(asks, self.depth)
+            self._asks_crc = None
+        matches = self.checksum() == checksum
         self._in_sync = self._in_sync and matches
         return matches
 
+    def _wrong_symbol(self, symbol: object) -> ValueError:
+        return ValueError(f"message for {symbol} applied to the {self.symbol} book")
+
+    def _no_snapshot(self) -> BookError:
+        return BookError(
+            f"{self.symbol} book got an update before its snapshot; subscribe with snapshot=true"
+        )
+
     def apply_snapshot(self, message: BookMessage) -> bool:
         """Replace the book with a snapshot; True when its checksum matches."""
-        self._check_symbol(message)
+        if message.symbol != self.symbol:
+            raise self._wrong_symbol(message.symbol)
         self._bids.clear()
         self._asks.clear()
+        self._asks_crc = None
         self._has_snapshot = True
         self._in_sync = True
-        return self._apply_levels(message)
+        return self._apply_changes(message.bids, message.asks, message.checksum)
 
     def apply_update(self, message: BookMessage) -> bool:
         """Apply changed levels (qty 0 deletes), truncate to depth; True when the checksum matches."""
         if not self._has_snapshot:
-            raise BookError(
-                f"{self.symbol} book got an update before its snapshot; subscribe with snapshot=true"
-            )
-        self._check_symbol(message)
-        return self._apply_levels(message)
+            raise self._no_snapshot()
+        if message.symbol != self.symbol:
+            raise self._wrong_symbol(message.symbol)
+        return self._apply_changes(message.bids, message.asks, message.checksum)
+
+    def apply_decoded_update(self, entry: Mapping[str, Any]) -> bool | None:
+        """`apply_update` for one entry of an `update` frame as `loads_exact` decoded it, without building
+        a `BookMessage`: the market-data hot path. True or False as `apply_update` of that entry parsed by
+        `parse_book_frame` would return; None, with the book unchanged, when the entry's fields are not the
+        types `loads_exact` gives a well-formed one (bids and asks lists, an int checksum): parse it then.
+        A malformed level raises KeyError, TypeError or ArithmeticError, possibly after changing the book:
+        drop the book then, and let `parse_book_frame` name what is wrong."""
+        if not self._has_snapshot:
+            raise self._no_snapshot()
+        symbol, bids, asks, checksum = entry["symbol"], entry["bids"], entry["asks"], entry["checksum"]
+        if symbol != self.symbol:
+            raise self._wrong_symbol(symbol)
+        if type(bids) is not list or type(asks) is not list or type(checksum) is not int:
+            return None
+        return self._apply_changes(
+            map(_PRICE_QTY, bids) if bids else NO_LEVELS,
+            map(_PRICE_QTY, asks) if asks else NO_LEVELS,
+            checksum,
+        )
 
     def apply(self, message: BookMessage) -> bool:
         """Apply a snapshot or an update; True when the checksum matches."""
@@ -302,7 +262,10 @@ class OrderBook:
 
     def checksum(self) -> int:
         """Kraken's v2 book checksum (CRC32 over asks then bids, unsigned) of the current book."""
-        return zlib.crc32(self._bids.checksum_bytes(), zlib.crc32(self._asks.checksum_bytes()))
+        asks_crc = self._asks_crc
+        if asks_crc is None:  # most updates touch one side: the asks' CRC is kept for the bids to continue
+            asks_crc = self._asks_crc = zlib.crc32(self._asks.checksum_bytes())
+        return zlib.crc32(self._bids.text or self._bids.checksum_bytes(), asks_crc)
 
     def bids(self, count: int | None = None) -> list[PriceLevel]:
         """Bids, best (highest) first."""

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 _E = TypeVar("_E", Ticker, Trade)
 
 _NO_RESYNC: list[Resync] = []
+# Read once per book frame: a module global is several times cheaper than an enum member lookup.
+_SNAPSHOT, _IN_SYNC, _BOOK = BookMessageType.SNAPSHOT, BookState.IN_SYNC, Channel.BOOK
 
 
 class MarketState:
@@ -139,6 +141,9 @@ class MarketState:
     # -- books -------------------------------------------------------------------------------------
 
     def _on_book(self, frame: Mapping[str, Any]) -> list[Resync]:
+        resyncs = self._on_decoded_update(frame)
+        if resyncs is not None:
+            return resyncs
         try:
             messages = parse_book_frame(frame)
         except BookFormatError as exc:
@@ -148,7 +153,7 @@ class MarketState:
             feed = self.feeds.get(message.symbol)
             if feed is None:
                 continue
-            if message.type is BookMessageType.SNAPSHOT:
+            if message.type is _SNAPSHOT:
                 resync = self._apply_snapshot(feed, message)
             else:
                 resync = self._apply_update(feed, message)
@@ -156,23 +161,57 @@ class MarketState:
                 resyncs = [*resyncs, resync]
         return resyncs
 
+    def _on_decoded_update(self, frame: Mapping[str, Any]) -> list[Resync] | None:
+        """The usual frame, one symbol's update for an in-sync book, applied straight from the decoded
+        dicts (no BookMessages); None, with nothing changed, for any other frame: the general path takes it.
+        """
+        data = frame.get("data")
+        if frame.get("type") != "update" or type(data) is not list or len(data) != 1:
+            return None
+        entry = data[0]
+        symbol = entry.get("symbol") if type(entry) is dict else None
+        feed = self.feeds.get(symbol) if type(symbol) is str else None
+        if feed is None or feed.state is not _IN_SYNC or feed.book is None:
+            return None
+        book = feed.book
+        try:
+            matches = book.apply_decoded_update(entry)
+        except (KeyError, TypeError, ArithmeticError):
+            # Malformed after all: the parser names the problem, and the bad frame drops this (maybe
+            # half-changed) book, exactly as if the general path had rejected the frame up front.
+            try:
+                parse_book_frame(frame)
+            except BookFormatError as exc:
+                return self._bad_book_frame(frame, exc)
+            raise  # the parser accepts what the fast path did not: a bug, not bad input
+        if matches is None:
+            return None
+        resync = self._verified_update(feed, book, matches, entry["checksum"])
+        return _NO_RESYNC if resync is None else [resync]
+
     def _apply_update(self, feed: PairFeed, message: BookMessage) -> Resync | None:
         book = feed.book
-        if feed.state is not BookState.IN_SYNC or book is None:
+        if feed.state is not _IN_SYNC or book is None:
             feed.ignored += 1  # in flight from before a resync or a disconnect
             return None
-        if not book.apply_update(message):
+        return self._verified_update(feed, book, book.apply_update(message), message.checksum)
+
+    def _verified_update(
+        self, feed: PairFeed, book: OrderBook, matches: bool, checksum: int
+    ) -> Resync | None:
+        if not matches:
             return self._fail(
                 feed,
                 ResyncReason.CHECKSUM_MISMATCH,
-                f"Kraken sent {message.checksum}, the local book gives {book.checksum()}",
+                f"Kraken sent {checksum}, the local book gives {book.checksum()}",
             )
         feed.updates += 1
-        feed.checksum = message.checksum
+        feed.checksum = checksum
         feed.last_update = self._now()
         feed.consecutive_failures = 0
-        if self.sink.wants(Channel.BOOK, feed.pair):
-            self.sink.publish(Channel.BOOK, feed.pair, self._book_message(feed, MessageType.UPDATE))
+        sink = self.sink
+        if sink.wants(_BOOK, feed.pair):
+            sink.publish(_BOOK, feed.pair, self._book_message(feed, MessageType.UPDATE))
         return None
 
     def _apply_snapshot(self, feed: PairFeed, message: BookMessage) -> Resync | None:

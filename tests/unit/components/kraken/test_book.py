@@ -218,3 +218,45 @@ def test_incremental_book_matches_a_naive_model(
         reference_side(asks, tuple(ask_changes), best_high=False, depth=10)
         assert book.bids() == [PriceLevel(p, bids[p]) for p in sorted(bids, reverse=True)]
         assert book.asks() == [PriceLevel(p, asks[p]) for p in sorted(asks)]
+
+
+def test_decoded_updates_apply_like_parsed_ones(recording_path: Path) -> None:
+    """`apply_decoded_update` (market data's hot path) ends every step where `apply_update` does."""
+    document = loads_exact(recording_path.read_bytes())
+    fast, parsed = recorded_book(), recorded_book()
+    (first,) = parse_book_frame(document["init"])
+    assert fast.apply(first) and parsed.apply(first)
+    for frame in document["updates"]:
+        (entry,) = frame["data"]
+        (message,) = parse_book_frame(frame)
+        assert fast.apply_decoded_update(entry) is True
+        assert parsed.apply_update(message)
+        assert (fast.bids(), fast.asks(), fast.checksum()) == (
+            parsed.bids(),
+            parsed.asks(),
+            parsed.checksum(),
+        )
+    assert fast.in_sync
+
+
+def test_decoded_updates_convert_other_decoders_numbers_and_defer_odd_entries() -> None:
+    book = OrderBook("BTC/USD", 10, price_precision=1, qty_precision=8)
+    book.apply(snapshot(DOCS_BIDS, DOCS_ASKS, checksum=3310070434))
+    before = (book.bids(), book.asks())
+    entry = {"symbol": "BTC/USD", "bids": [], "asks": [], "checksum": "3310070434"}
+    assert book.apply_decoded_update(entry) is None  # a str checksum: parse_book_frame's to convert
+    entry = {"symbol": "BTC/USD", "bids": None, "asks": [], "checksum": 3310070434}
+    assert book.apply_decoded_update(entry) is None
+    assert (book.bids(), book.asks()) == before
+    # Numbers as json.loads (float), a str or an int: the Decimals parse_book_frame would make.
+    bids = [{"price": 45284.5, "qty": "2.50000000"}, {"price": "45283.5", "qty": 0}]
+    entry = {"symbol": "BTC/USD", "bids": bids, "asks": [], "checksum": 0}
+    assert book.apply_decoded_update(entry) is False  # made-up checksum; the levels still applied
+    assert book.bids(2) == [PriceLevel(D("45284.5"), D("2.50000000")), DOCS_BIDS[1]]
+    assert all(type(value) is Decimal for level in book.bids() for value in level)
+    with pytest.raises(ArithmeticError):
+        book.apply_decoded_update({**entry, "bids": [{"price": "x", "qty": 1}]})
+    with pytest.raises(BookError, match="before its snapshot"):
+        OrderBook("BTC/USD").apply_decoded_update(entry)
+    with pytest.raises(ValueError, match="ETH/USD applied to the BTC/USD book"):
+        book.apply_decoded_update({**entry, "symbol": "ETH/USD"})
