@@ -35,7 +35,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -43,7 +42,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.common import machine, median, write_section
+from bench.common import commit, machine, median, write_section
 from tradingbot_components.kraken.book import OrderBook, loads_exact, parse_book_frame
 from tradingbot_components.market_data import BookState, MarketState, PairPrecision, PrecisionSource
 
@@ -169,18 +168,6 @@ def measure(frames: list[str], passes: int, runs: int) -> dict[str, list[float]]
     return rates
 
 
-def commit() -> str:
-    """HEAD's short hash, marked when the measured code has uncommitted changes."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", *MEASURED_PATHS], cwd=ROOT).returncode
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{head} + uncommitted changes to the measured code" if dirty else head
-
-
 def quartiles(values: list[float]) -> tuple[float, float]:
     q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
     return q1, q3
@@ -229,7 +216,7 @@ def report(rates: dict[str, list[float]], frames: int, passes: int, runs: int, l
             "",
             *rows,
             "",
-            f"Commit {commit()}; machine: {machine()}; load average {load}.",
+            f"Commit {commit(*MEASURED_PATHS)}; machine: {machine()}; load average {load}.",
         ]
     )
 

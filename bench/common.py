@@ -44,7 +44,7 @@ def prepare(prefix: str) -> tuple[local_cluster.LocalCluster, str]:
     cluster = ensure_cluster()
     install_crd(cluster)
     namespace = f"{prefix}-{int(time.time())}"
-    cluster.kubectl("create", "namespace", namespace)
+    cluster.create_namespace(namespace)  # kwok nodes: benchmarks measure the control plane at scale
     return cluster, namespace
 
 
@@ -133,3 +133,15 @@ def write_section(name: str, body: str) -> None:
 
 def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, check=True, text=True, capture_output=True, **kwargs)  # type: ignore[call-overload]
+
+
+def commit(*measured: str) -> str:
+    """HEAD's short hash, marked when the measured paths (default: everything) have uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", *measured], cwd=ROOT).returncode
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head} + uncommitted changes to the measured code" if dirty else head

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.common import machine, write_section
+from bench.common import commit, machine, write_section
 from tests.integration.components.bot.harness import start_bot
 from tests.integration.components.connectivity.stack import start_stack
 from tests.integration.components.process import ComponentRunner
@@ -41,15 +40,6 @@ def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
     return ordered[index]
-
-
-def commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def tick_to_order(decisions: int) -> dict[str, object]:
@@ -169,7 +159,7 @@ def report(t2o: dict[str, object], rate: dict[str, object], duration: float, loo
     )
     return f"""## Trading path: tick to order, and the order rate against Kraken's trading counter
 
-Whole bot as real processes on 127.0.0.1 against the simulator (pro tier), commit `{commit()}`, {machine()}.
+Whole bot as real processes on 127.0.0.1 against the simulator (pro tier), commit `{commit("components", "bench/trading.py", "bench/strategies.py")}`, {machine()}.
 
 **Tick to order** ({t2o["n"]} orders by `bench.strategies:Taker`, one small marketable order per decision): from
 the trader reading the market-data `/stream` message that triggered the decision to the AddOrder

@@ -268,7 +268,7 @@ class ExchangeFeed:
         self.last_message_at = self._clock()
         try:
             frame = loads_exact(raw)
-        except ValueError:
+        except (ValueError, ArithmeticError):  # bad JSON, or a number Decimal cannot hold
             log.warning("undecodable frame from the exchange: %.200r", raw)
             return
         if not isinstance(frame, dict):
