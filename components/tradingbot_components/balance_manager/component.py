@@ -23,6 +23,7 @@ from tradingbot_components.app import ComponentApp
 from tradingbot_components.balance_manager.assets import AssetNames
 from tradingbot_components.balance_manager.drift import Figure, Mismatch, describe_drift, drift_health
 from tradingbot_components.balance_manager.freshness import balance_age, balances_health
+from tradingbot_components.balance_manager.health import feed_health, snapshots_health
 from tradingbot_components.balance_manager.holds import PairDirectory
 from tradingbot_components.balance_manager.ledger import BadBalances, BalanceLedger, ReconcileOutcome
 from tradingbot_components.balance_manager.metrics import BalanceMetrics
@@ -124,7 +125,7 @@ class BalanceManagerService:
             endpoints.exchange_ws,
             endpoints.gateway,
             self.settings.reconcile_interval,
-            extra={"settings": self._settings_dict()},
+            extra={"settings": self.settings.to_dict()},
         )
         self.refresh_health()
 
@@ -299,22 +300,19 @@ class BalanceManagerService:
         feed = self.feed
         if feed is None:
             return CheckResult(HealthStatus.UNKNOWN, "starts after the first REST reconcile")
-        if self.feed_synced:
-            return CheckResult(HealthStatus.HEALTHY)
-        if feed.connects == 0 and feed.last_error is None:
-            return CheckResult(HealthStatus.UNKNOWN, f"connecting to {feed.url}")
-        why = f": {feed.last_error}" if feed.last_error else ""
-        state = "connected, waiting for snapshots" if feed.connected else f"not connected to {feed.url}"
-        return CheckResult(HealthStatus.DEGRADED, f"{state}{why}; balances from REST reconciles only")
+        return feed_health(
+            synced=self.feed_synced,
+            connected=feed.connected,
+            connects=feed.connects,
+            last_error=feed.last_error,
+            url=feed.url,
+        )
 
     def _snapshots_result(self) -> CheckResult:
         writer = self.writer
-        if writer is None or not writer.failures_in_a_row:
+        if writer is None:
             return CheckResult(HealthStatus.HEALTHY)
-        return CheckResult(
-            HealthStatus.DEGRADED,
-            f"{writer.failures_in_a_row} balance snapshot write(s) failed in a row: {writer.last_error}",
-        )
+        return snapshots_health(writer.failures_in_a_row, writer.last_error)
 
     def refresh_health(self) -> None:
         for name, result in (
@@ -359,7 +357,7 @@ class BalanceManagerService:
                 "reads": 0 if reconciler is None else reconciler.reads,
                 "failures_in_a_row": 0 if reconciler is None else reconciler.failures_in_a_row,
                 "last_error": self.reference_error or (reconciler.last_error if reconciler else None),
-                "last": None if outcome is None else _outcome_dict(outcome),
+                "last": None if outcome is None else outcome.to_dict(),
             },
             "drift": {
                 "dust": format(self.settings.dust, "f"),
@@ -376,40 +374,13 @@ class BalanceManagerService:
             "unresolved_assets": sorted(self.names.unresolved),
             "assumed_pairs": sorted(self.pairs.assumed),
             "snapshots": None if self.writer is None else self.writer.status(),
-            "settings": self._settings_dict(),
-        }
-
-    def _settings_dict(self) -> dict[str, Any]:
-        s = self.settings
-        return {
-            "reconcile_interval": s.reconcile_interval,
-            "max_age": s.max_age,
-            "dust": format(s.dust, "f"),
-            "snapshot_interval": s.snapshot_interval,
-            "confirm_delay": s.confirm_delay,
+            "settings": self.settings.to_dict(),
         }
 
 
 def _transient(reply: GatewayReply) -> bool:
     """Worth asking again: the gateway or the exchange could not answer (as opposed to Kraken refusing)."""
     return reply.status != 200 or reply.not_sent or reply.uncertain
-
-
-def _outcome_dict(outcome: ReconcileOutcome) -> dict[str, Any]:
-    return {
-        "at": outcome.at,
-        "result": outcome.result,
-        "compared": outcome.compared,
-        "confirming": outcome.confirming,
-        "adopted": list(outcome.adopted),
-        "kept": list(outcome.kept),
-        "suspect": [m.to_dict() for m in outcome.suspect],
-        "drift": [m.to_dict() for m in outcome.drift],
-        "differences": {
-            f"{asset}.{figure}": format(difference, "f")
-            for (asset, figure), difference in outcome.differences.items()
-        },
-    }
 
 
 def build(app: ComponentApp) -> None:

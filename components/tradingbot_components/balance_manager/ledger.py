@@ -102,6 +102,22 @@ class ReconcileOutcome:
     def result(self) -> str:
         return "drift" if self.drift else "suspect" if self.suspect else "ok"
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "result": self.result,
+            "compared": self.compared,
+            "confirming": self.confirming,
+            "adopted": list(self.adopted),
+            "kept": list(self.kept),
+            "suspect": [m.to_dict() for m in self.suspect],
+            "drift": [m.to_dict() for m in self.drift],
+            "differences": {
+                f"{asset}.{figure}": format(difference, "f")
+                for (asset, figure), difference in self.differences.items()
+            },
+        }
+
 
 class BalanceLedger:
     def __init__(

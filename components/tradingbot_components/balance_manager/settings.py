@@ -21,6 +21,12 @@ class BalanceManagerSettings:
     snapshot_interval: float = 5.0  # WS-driven snapshots are written to storage at most this often
     confirm_delay: float = 1.0  # a mismatch is read again after this long before it counts as drift
 
+    def to_dict(self) -> dict[str, float | str]:
+        return {
+            f.name: format(v, "f") if isinstance(v := getattr(self, f.name), Decimal) else v
+            for f in fields(self)
+        }
+
 
 def _seconds(variable: str, raw: str) -> float:
     try:

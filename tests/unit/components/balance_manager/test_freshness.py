@@ -1,8 +1,9 @@
-"""How old the balances are, and readiness from it."""
+"""How old the balances are and readiness from it; the feed and snapshot health entries."""
 
 from __future__ import annotations
 
 from tradingbot_components.balance_manager.freshness import balance_age, balances_health
+from tradingbot_components.balance_manager.health import feed_health, snapshots_health
 from tradingbot_components.runtime import HealthStatus
 
 
@@ -39,3 +40,23 @@ def test_older_than_the_bound_is_not_ready_and_says_why() -> None:
         "last reconcile error: circuit open"
     )
     assert stale.details == {"age": 40.0, "max_age": 30, "feed_synced": False}
+
+
+def test_the_feed_entry_is_degraded_not_unhealthy_while_rest_carries_on() -> None:
+    url = "ws://127.0.0.1:1/v2"
+    assert (
+        feed_health(synced=True, connected=True, connects=1, last_error=None, url=url).status
+        is HealthStatus.HEALTHY
+    )
+    first = feed_health(synced=False, connected=False, connects=0, last_error=None, url=url)
+    assert (first.status, first.message) == (HealthStatus.UNKNOWN, f"connecting to {url}")
+    lost = feed_health(synced=False, connected=False, connects=1, last_error="1006", url=url)
+    assert lost.status is HealthStatus.DEGRADED
+    assert lost.message == f"not connected to {url}: 1006; balances from REST reconciles only"
+
+
+def test_failing_snapshot_writes_are_degraded() -> None:
+    assert snapshots_health(0, None).status is HealthStatus.HEALTHY
+    failing = snapshots_health(2, "storage at x is unreachable")
+    assert failing.status is HealthStatus.DEGRADED
+    assert failing.message == "2 balance snapshot write(s) failed in a row: storage at x is unreachable"

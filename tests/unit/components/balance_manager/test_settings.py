@@ -69,3 +69,13 @@ def test_the_confirmation_must_come_before_the_next_reconcile() -> None:
         read_balance_manager_settings(
             {f"{P}RECONCILE_INTERVAL": "2", f"{P}MAX_AGE": "5", f"{P}CONFIRM_DELAY": "2"}
         )
+
+
+def test_settings_render_as_json_with_exact_dust() -> None:
+    assert BalanceManagerSettings(dust=Decimal("1E-8")).to_dict() == {
+        "reconcile_interval": 60.0,
+        "max_age": 180.0,
+        "dust": "0.00000001",
+        "snapshot_interval": 5.0,
+        "confirm_delay": 1.0,
+    }
