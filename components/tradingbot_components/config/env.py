@@ -35,8 +35,13 @@ RESERVED: frozenset[str] = frozenset(
         "TRADINGBOT_ALERT_WEBHOOK",
     }
 )
-# Whole families of non-config variables: the simulator's and the gateway's own settings.
-RESERVED_PREFIXES: tuple[str, ...] = ("TRADINGBOT_SIM_", "TRADINGBOT_GATEWAY_")
+# Whole families of non-config variables: the simulator's, gateway's, balance-manager's and trader's own settings.
+RESERVED_PREFIXES: tuple[str, ...] = (
+    "TRADINGBOT_SIM_",
+    "TRADINGBOT_GATEWAY_",
+    "TRADINGBOT_BALANCE_MANAGER_",
+    "TRADINGBOT_TRADER_",
+)
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _NULL = frozenset({"", "null", "none"})

@@ -97,6 +97,11 @@ def test_reserved_and_foreign_variables_are_ignored_silently() -> None:
             "TRADINGBOT_LOG_FORMAT": "plain",
             "HOME": "/root",
             "KUBECONFIG": "/x",
+            # components' own process settings, read by the components themselves
+            "TRADINGBOT_GATEWAY_REQUEST_TIMEOUT": "3",
+            "TRADINGBOT_BALANCE_MANAGER_MAX_AGE": "30",
+            "TRADINGBOT_TRADER_ORDER_DEADLINE": "5",
+            "TRADINGBOT_SIM_SEED": "1",
         }
     )
     assert found.overrides == () and found.unknown == () and found.problems == ()
