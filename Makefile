@@ -7,13 +7,15 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 CLUSTER := hack/cluster.sh
+CACHE  ?= $(or $(TRADINGBOT_CACHE),$(HOME)/.cache/tradingbot)
+ACTIONLINT = $(CACHE)/actionlint-v$(shell sed -n 's/^ACTIONLINT_VERSION=//p' hack/versions.env)/actionlint
 KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
 PYTEST_ARGS ?=
 
-.PHONY: help setup binaries cluster-up cluster-down cluster-status lint fmt test test-unit test-e2e demo crds run-operator bench clean
+.PHONY: help setup binaries node image image-name test-realnode cluster-up cluster-down cluster-status lint fmt test test-unit test-e2e demo crds run-operator bench clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 setup: $(STAMP) ## create .venv and install the project with dev extras (fast when nothing changed)
 
@@ -27,7 +29,16 @@ $(STAMP): pyproject.toml
 binaries: ## build (or reuse from ~/.cache/tradingbot) the control-plane binaries
 	hack/build-binaries.sh
 
-cluster-up: binaries ## start a local control plane (etcd, apiserver, controller-manager, scheduler, kwok) in .cluster/
+# Only where a real node can run: elsewhere building its parts would be wasted minutes.
+node: ## install (apt) and build what the real node needs; root Linux only, elsewhere says why and does nothing
+	@if [ "$$(uname -s)" = Linux ] && [ "$$(id -u)" = 0 ] && [ "$${TRADINGBOT_REAL_NODE:-auto}" != 0 ]; then \
+	  hack/install-node-deps.sh && hack/build-binaries.sh node >/dev/null; \
+	else echo "real node: skipped (needs root on Linux; TRADINGBOT_REAL_NODE=$${TRADINGBOT_REAL_NODE:-auto})"; fi
+
+image: node ## build the image from the Dockerfile without Docker (OCI archive in build/image/) and import it into the real node
+	hack/image.sh all >/dev/null
+
+cluster-up: binaries node ## start the local cluster in .cluster/: control plane, kwok nodes and, as root on Linux, a real node
 	$(CLUSTER) up
 
 cluster-down: ## stop the demo operator and the local control plane, remove .cluster/
@@ -37,9 +48,11 @@ cluster-down: ## stop the demo operator and the local control plane, remove .clu
 cluster-status: ## show whether the local control plane is up
 	$(CLUSTER) status
 
-lint: setup ## ruff check + format check
+lint: setup ## ruff check + format check, actionlint on .github/workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	@hack/build-binaries.sh actionlint >/dev/null
+	$(ACTIONLINT) -shellcheck= -pyflakes= .github/workflows/*.yml
 
 fmt: setup ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
@@ -48,13 +61,23 @@ fmt: setup ## apply ruff fixes and formatting
 test-unit: setup ## unit and integration tests (no cluster)
 	$(PY) -m pytest -m 'not e2e' $(PYTEST_ARGS)
 
-test-e2e: setup binaries ## e2e tests against the local control plane (starts one if none is up)
+test-e2e: setup binaries node ## e2e tests against the local cluster (starts one if none is up)
+	hack/image.sh build --if-possible >/dev/null
 	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
 
-test: setup binaries lint ## everything CI runs: lint, then all tests on a local control plane it starts and stops
+test-realnode: setup ## real-pod e2e tests: on the local real node, or on the cluster TRADINGBOT_E2E_KUBECONFIG names (kind)
+	@if [ -z "$$TRADINGBOT_E2E_KUBECONFIG" ]; then $(MAKE) --no-print-directory binaries node && hack/image.sh build --if-possible >/dev/null; fi
+	$(PY) -m pytest -m realnode tests/e2e/realnode $(PYTEST_ARGS)
+
+image-name: ## print the image name the chart and the operator default to (what `make image` builds)
+	@sed -n 's/^DEFAULT_IMAGE = "\(.*\)"$$/\1/p' operator/tradingbot_operator/api/constants.py
+
+test: setup binaries node lint ## everything CI runs: lint, then all tests on a local cluster it starts and stops
+	hack/image.sh build --if-possible >/dev/null
 	hack/run-tests.sh $(PYTEST_ARGS)
 
-demo: setup cluster-up ## local control plane + operator + a paper-trading bot that reaches Ready
+demo: setup cluster-up ## local cluster + operator + a paper-trading bot that reaches Ready (real pods on a real node)
+	hack/image.sh all --if-possible >/dev/null
 	hack/demo.sh up
 
 crds: setup ## regenerate crds/ (and the Helm chart's copy) from the API models

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Build the local control-plane binaries (Kubernetes, etcd, kwok, helm) from the Go module proxy.
+# Build the local cluster's binaries from the Go module proxy: the control plane (Kubernetes, etcd, kwok, helm),
+# the real node's parts (kubelet + kube-proxy, containerd, CNI plugins, CoreDNS, the pause binary) and actionlint.
 # Each lands in $TRADINGBOT_CACHE/<name>-v<version>/ and is reused from there; nothing goes into the repo.
 #
-# usage: hack/build-binaries.sh [kubernetes|etcd|kwok|helm ...]   (default: all)
+# usage: hack/build-binaries.sh [NAME ...]
+#   NAME: kubernetes etcd kwok helm | kubernetes-node containerd cni-plugins coredns pause | actionlint
+#         control-plane (the default) and node are groups of the first two lists
 # prints the cache directories it used, one "NAME=DIR" line each, on the last lines of stdout.
 set -euo pipefail
 
@@ -52,9 +55,10 @@ with_progress() {
   local logfile="$BUILD_LOGS/${what//[^a-zA-Z0-9]/-}.log" start=$SECONDS
   "$@" >"$logfile" 2>&1 &
   local pid=$!
+  local ticks=0
   while kill -0 "$pid" 2>/dev/null; do
-    sleep 20
-    kill -0 "$pid" 2>/dev/null && log "$what: still working ($((SECONDS - start))s, $(wc -l <"$logfile") log lines)"
+    sleep 1; ticks=$((ticks + 1))
+    [ $((ticks % 20)) -eq 0 ] && kill -0 "$pid" 2>/dev/null && log "$what: still working ($((SECONDS - start))s, $(wc -l <"$logfile") log lines)"
   done
   if ! wait "$pid"; then
     tail -n 40 "$logfile" >&2
@@ -77,14 +81,12 @@ finish() {
 }
 
 # --- the binaries -----------------------------------------------------------------------------
-build_kubernetes() {
-  local dest="$CACHE/kubernetes-v$K8S_VERSION"
-  [ -x "$dest/kube-apiserver" ] && [ -x "$dest/kubectl" ] && { log "kubernetes v$K8S_VERSION: cached"; echo "kubernetes=$dest"; return; }
-  log "kubernetes v$K8S_VERSION: building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (a cold build takes 15-30 minutes on 2 cores)"
+# A wrapper module that can build k8s.io/kubernetes commands: k8s.io/kubernetes requires its staging modules at
+# v0.0.0 with local replaces; map each to the published tag. Prints the module's directory.
+kubernetes_module() {
   local staging_tag="v0.${K8S_VERSION#1.}" mod modfile mods
-  mod="$(new_module k8s-bins)"
+  mod="$(new_module "$1")"
   modfile="$(cd "$mod" && "$GO_CMD" mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')"
-  # k8s.io/kubernetes requires its staging modules at v0.0.0 with local replaces; map each to the published tag.
   mods="$(python3 - "$modfile" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
@@ -96,17 +98,32 @@ PY
   [ -n "$mods" ] || die "found no staging modules in the go.mod of k8s.io/kubernetes@v$K8S_VERSION"
   log "kubernetes: replacing $(wc -w <<<"$mods") staging modules with $staging_tag"
   (cd "$mod" && for m in $mods; do "$GO_CMD" mod edit -replace="$m=$m@$staging_tag"; done)
-  local cmds=(kube-apiserver kube-controller-manager kube-scheduler kubectl) tools=() pkgs=()
-  for c in "${cmds[@]}"; do tools+=("k8s.io/kubernetes/cmd/$c@v$K8S_VERSION"); pkgs+=("k8s.io/kubernetes/cmd/$c"); done
-  with_progress "kubernetes: module download" bash -c "cd '$mod' && '$GO_CMD' get -tool ${tools[*]}"
+  echo "$mod"
+}
+
+# build_kubernetes_cmds DEST CMD...: the commands, built like upstream (static, trimmed, version stamped).
+# The control plane and the node share flags, so the second build reuses the first one's compiled packages.
+build_kubernetes_cmds() {
+  local dest="$1"; shift
+  local mod tools=() pkgs=() c
+  mod="$(kubernetes_module "$(basename "$dest")")"
+  for c in "$@"; do tools+=("k8s.io/kubernetes/cmd/$c@v$K8S_VERSION"); pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+  with_progress "$(basename "$dest"): module download" bash -c "cd '$mod' && '$GO_CMD' get -tool ${tools[*]}"
   local minor ldf="-s -w" now; minor="$(cut -d. -f2 <<<"$K8S_VERSION")"; now="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ldf+=" -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=$now"
   done
   local out="$dest.partial"; rm -rf "$out"; mkdir -p "$out"
-  with_progress "kubernetes: compile" bash -c "cd '$mod' && '$GO_CMD' build -trimpath -tags=selinux,notest,grpcnotrace -ldflags='$ldf' -o '$out/' ${pkgs[*]}"
-  "$out/kube-apiserver" --version | grep -q "v$K8S_VERSION" || die "kube-apiserver does not report v$K8S_VERSION"
+  with_progress "$(basename "$dest"): compile" bash -c "cd '$mod' && '$GO_CMD' build -trimpath -tags=selinux,notest,grpcnotrace -ldflags='$ldf' -o '$out/' ${pkgs[*]}"
+  "$out/$1" --version | grep -q "v$K8S_VERSION" || die "$1 does not report v$K8S_VERSION"
   finish "$out" "$dest"; rm -rf "$mod"
+}
+
+build_kubernetes() {
+  local dest="$CACHE/kubernetes-v$K8S_VERSION"
+  [ -x "$dest/kube-apiserver" ] && [ -x "$dest/kubectl" ] && { log "kubernetes v$K8S_VERSION: cached"; echo "kubernetes=$dest"; return; }
+  log "kubernetes v$K8S_VERSION: building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (a cold build takes 15-30 minutes on 2 cores)"
+  build_kubernetes_cmds "$dest" kube-apiserver kube-controller-manager kube-scheduler kubectl
   echo "kubernetes=$dest"
 }
 
@@ -158,12 +175,83 @@ build_kwok() {
 }
 build_helm() { build_installable helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION"; }
 
-targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(etcd kwok helm kubernetes)
-start=$SECONDS
-for t in "${targets[@]}"; do
+# --- the real node (hack/node.sh) and actionlint ------------------------------------------------
+build_kubernetes_node() {
+  local dest="$CACHE/kubernetes-node-v$K8S_VERSION"
+  [ -x "$dest/kubelet" ] && [ -x "$dest/kube-proxy" ] && { log "kubernetes-node v$K8S_VERSION: cached"; echo "kubernetes-node=$dest"; return; }
+  log "kubernetes-node v$K8S_VERSION: building kubelet, kube-proxy (about a minute when the control plane was just built)"
+  build_kubernetes_cmds "$dest" kubelet kube-proxy
+  echo "kubernetes-node=$dest"
+}
+
+# Kubernetes 1.36 needs containerd 2.x (Debian's 1.6 is too old). The graph drivers that need cgo are left out.
+build_containerd() {
+  local dest="$CACHE/containerd-v$CONTAINERD_VERSION" pkg=github.com/containerd/containerd/v2
+  [ -x "$dest/containerd" ] && { log "containerd v$CONTAINERD_VERSION: cached"; echo "containerd=$dest"; return; }
+  log "containerd v$CONTAINERD_VERSION: building containerd, containerd-shim-runc-v2, ctr"
+  local out="$dest.partial"; rm -rf "$out"; mkdir -p "$out"
+  with_progress "containerd: install" env GOBIN="$out" "$GO_CMD" install -trimpath -tags "no_btrfs no_devmapper no_zfs" \
+    -ldflags="-s -w -X $pkg/version.Version=v$CONTAINERD_VERSION" \
+    "$pkg/cmd/containerd@v$CONTAINERD_VERSION" "$pkg/cmd/containerd-shim-runc-v2@v$CONTAINERD_VERSION" "$pkg/cmd/ctr@v$CONTAINERD_VERSION"
+  "$out/containerd" --version | grep -q "v$CONTAINERD_VERSION" || die "containerd does not report v$CONTAINERD_VERSION"
+  finish "$out" "$dest"
+  echo "containerd=$dest"
+}
+
+# Only what the node's CNI config uses: a bridge with host-local addresses, and loopback.
+build_cni_plugins() {
+  local dest="$CACHE/cni-plugins-v$CNI_PLUGINS_VERSION" m=github.com/containernetworking/plugins/plugins
+  [ -x "$dest/bridge" ] && { log "cni-plugins v$CNI_PLUGINS_VERSION: cached"; echo "cni-plugins=$dest"; return; }
+  log "cni-plugins v$CNI_PLUGINS_VERSION: building bridge, host-local, loopback"
+  local out="$dest.partial"; rm -rf "$out"; mkdir -p "$out"
+  with_progress "cni-plugins: install" env GOBIN="$out" "$GO_CMD" install -trimpath -ldflags="-s -w" \
+    "$m/main/bridge@v$CNI_PLUGINS_VERSION" "$m/ipam/host-local@v$CNI_PLUGINS_VERSION" "$m/main/loopback@v$CNI_PLUGINS_VERSION"
+  finish "$out" "$dest"
+  echo "cni-plugins=$dest"
+}
+
+# CoreDNS with the few plugins a cluster DNS needs: a main of our own instead of the release's, which links
+# every plugin (cloud DNS providers included) and takes several times as long to download and compile.
+build_coredns() {
+  local dest="$CACHE/coredns-v$COREDNS_VERSION" m=github.com/coredns/coredns
+  [ -x "$dest/coredns" ] && { log "coredns v$COREDNS_VERSION: cached"; echo "coredns=$dest"; return; }
+  log "coredns v$COREDNS_VERSION: building (plugins: bind ready health errors log loadbalance cache kubernetes forward)"
+  local mod out="$dest.partial"; mod="$(new_module coredns)"; rm -rf "$out"; mkdir -p "$out"
+  cp "$HACK/node/coredns/main.go" "$mod/main.go"
+  with_progress "coredns: module download" bash -c "cd '$mod' && '$GO_CMD' get '$m@v$COREDNS_VERSION' && '$GO_CMD' mod tidy"
+  with_progress "coredns: compile" bash -c "cd '$mod' && '$GO_CMD' build -trimpath -ldflags='-s -w' -o '$out/coredns' ."
+  "$out/coredns" -version | grep -q "$COREDNS_VERSION" || die "coredns does not report $COREDNS_VERSION"
+  finish "$out" "$dest"; rm -rf "$mod"
+  echo "coredns=$dest"
+}
+
+# The pods' sandbox image (the registry's pause image is out of reach): hack/node/pause/main.go, alone in an
+# OCI archive the node imports at start.
+build_pause() {
+  local dest="$CACHE/pause-v$PAUSE_VERSION"
+  [ -s "$dest/pause.oci.tar" ] && { log "pause v$PAUSE_VERSION: cached"; echo "pause=$dest"; return; }
+  local mod out="$dest.partial"; mod="$(new_module pause)"; rm -rf "$out"; mkdir -p "$out"
+  cp "$HACK/node/pause/main.go" "$mod/main.go"
+  with_progress "pause: compile" bash -c "cd '$mod' && '$GO_CMD' build -trimpath -ldflags='-s -w' -o '$out/pause' ."
+  PYTHONPATH="$HACK" python3 -m imagebuild binary --binary "$out/pause" --out "$out/pause.oci.tar"
+  finish "$out" "$dest"; rm -rf "$mod"
+  echo "pause=$dest"
+}
+
+build_actionlint() {
+  build_installable actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint/cmd/actionlint \
+    "-X github.com/rhysd/actionlint.version=v$ACTIONLINT_VERSION"
+}
+
+targets=()
+for t in "${@:-control-plane}"; do
   case "$t" in
-    kubernetes|etcd|kwok|helm) "build_$t" ;;
-    *) die "unknown binary '$t' (expected kubernetes, etcd, kwok or helm)" ;;
+    control-plane) targets+=(etcd kwok helm kubernetes) ;;
+    node) targets+=(kubernetes-node containerd cni-plugins coredns pause) ;;
+    kubernetes|etcd|kwok|helm|kubernetes-node|containerd|cni-plugins|coredns|pause|actionlint) targets+=("$t") ;;
+    *) die "unknown binary '$t' (expected control-plane, node, or one of kubernetes etcd kwok helm kubernetes-node containerd cni-plugins coredns pause actionlint)" ;;
   esac
 done
-log "all binaries ready in $((SECONDS - start))s (cache: $CACHE)"
+start=$SECONDS
+for t in "${targets[@]}"; do "build_${t//-/_}"; done
+log "${targets[*]}: ready in $((SECONDS - start))s (cache: $CACHE)"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A real local Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler and kwok (fake nodes/kubelet). State, logs and kubeconfig live in .cluster/ of this checkout.
+# kube-scheduler and kwok (fake nodes/kubelet), plus, where the machine allows it (root, Linux), a real node
+# that runs pods as containers (hack/node.sh). State, logs and kubeconfig live in .cluster/ of this checkout.
 #
-# usage: hack/cluster.sh up|down|status|logs|restart NAME [--kill]
+# usage: hack/cluster.sh up|down|status|logs|restart NAME [--kill]|node-up|node-down
+#   TRADINGBOT_REAL_NODE=0 keeps the cluster to kwok nodes only.
 set -Eeuo pipefail
 
 HACK="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -96,6 +98,9 @@ make_pki() {
     # The operator's own identity (also cluster-admin here), so its API requests can be told apart (audit log).
     openssl req -new -newkey rsa:2048 -nodes -keyout operator.key -subj "/O=system:masters/CN=tradingbot-operator" -out operator.csr
     openssl x509 -req -in operator.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -out operator.crt -extfile admin.ext
+    # The API server's identity towards kubelets (logs, exec, port-forward).
+    openssl req -new -newkey rsa:2048 -nodes -keyout apiserver-kubelet-client.key -subj "/O=system:masters/CN=kube-apiserver-kubelet-client" -out apiserver-kubelet-client.csr
+    openssl x509 -req -in apiserver-kubelet-client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -out apiserver-kubelet-client.crt -extfile admin.ext
     openssl genrsa -out sa.key 2048
     openssl rsa -in sa.key -pubout -out sa.pub
   ) >"$D/logs/pki.log" 2>&1 || { cat "$D/logs/pki.log" >&2; die "could not create the PKI with openssl"; }
@@ -135,8 +140,8 @@ POLICY
 # start NAME BINARY ARGS...: run detached in its own session, log to .cluster/logs/NAME.log, record the pid.
 start() {
   local name="$1" bin="$2"; shift 2
-  # 9>&-: the daemons must not inherit the up/down lock, or it would stay held for the cluster's lifetime.
-  setsid "$bin" "$@" >"$D/logs/$name.log" 2>&1 </dev/null 9>&- &
+  # 9>&- 8>&-: the daemons must not inherit the up/down locks, or they would stay held for the cluster's lifetime.
+  setsid "$bin" "$@" >"$D/logs/$name.log" 2>&1 </dev/null 9>&- 8>&- &
   echo $! >"$D/run/$name.pid"
   log "started $name (pid $!)"
 }
@@ -191,7 +196,9 @@ PORTS
     --tls-cert-file="$D/pki/apiserver.crt" --tls-private-key-file="$D/pki/apiserver.key" \
     --client-ca-file="$D/pki/ca.crt" \
     --authorization-mode=Node,RBAC \
-    --enable-admission-plugins=NamespaceLifecycle,ServiceAccount,LimitRanger,ResourceQuota,DefaultStorageClass,PodSecurity \
+    --enable-admission-plugins=NamespaceLifecycle,ServiceAccount,LimitRanger,ResourceQuota,DefaultStorageClass,PodSecurity,PodNodeSelector,PodTolerationRestriction \
+    --kubelet-client-certificate="$D/pki/apiserver-kubelet-client.crt" --kubelet-client-key="$D/pki/apiserver-kubelet-client.key" \
+    --kubelet-preferred-address-types=InternalIP \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$D/pki/sa.pub" --service-account-signing-key-file="$D/pki/sa.key" \
     --service-cluster-ip-range=10.96.0.0/16 \
@@ -207,7 +214,8 @@ PORTS
   start kube-scheduler "$K8S_BIN/kube-scheduler" --kubeconfig="$D/kubeconfig" \
     --leader-elect=false --bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --profiling=false \
     --kube-api-qps=100 --kube-api-burst=200
-  start kwok "$KWOK_BIN/kwok" --kubeconfig="$D/kubeconfig" --manage-all-nodes=true \
+  # kwok manages only its own nodes (annotated below), never the real one.
+  start kwok "$KWOK_BIN/kwok" --kubeconfig="$D/kubeconfig" --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --cidr=10.244.0.1/16 --node-lease-duration-seconds=40 --node-ip=10.240.0.1 \
     --server-address="127.0.0.1:$KWOK_PORT" --config="$KWOK_BIN/stages.yaml"
   wait_for "kube-controller-manager /healthz" 60 curl -skf "https://127.0.0.1:$KCM_PORT/healthz"
@@ -229,6 +237,7 @@ NODE
   wait_for "the default ServiceAccount" 60 kubectl get serviceaccount default -n default
   trap - ERR
   log "control plane up in $((SECONDS - begin))s"
+  node_up
   usage_hint
 }
 
@@ -239,6 +248,7 @@ Local Kubernetes $("$K8S_BIN/kubectl" version --client -o json 2>/dev/null | pyt
   export KUBECONFIG=$D/kubeconfig
   export PATH=$D/bin:\$PATH          # kubectl and helm at the cluster's version
   kubectl get nodes
+$(node_status | tail -n 1)
 Logs: $D/logs/   Stop: make cluster-down
 HINT
 }
@@ -258,8 +268,10 @@ stop_processes() {
 
 cmd_down() {
   [ -d "$D" ] || { log "nothing to stop ($D does not exist)"; return 0; }
+  node_down
   stop_processes
-  rm -rf "$D"
+  node_unmount
+  rm -rf --one-file-system "$D"
   log "removed $D"
 }
 
@@ -268,6 +280,7 @@ cmd_status() {
   for p in "${PROCS[@]}"; do
     if pid="$(pid_of "$p")"; then echo "$p: running (pid $pid)"; else echo "$p: not running"; fi
   done
+  node_status
   if apiserver_ready; then echo "kube-apiserver: ready at https://127.0.0.1:$APISERVER_PORT"; return 0; fi
   echo "kube-apiserver: not ready"; return 1
 }
@@ -305,11 +318,17 @@ serialize() {
   flock 9
 }
 
+# shellcheck source=node.sh
+source "$HACK/node.sh"
+
 case "${1:-}" in
   up) serialize; cmd_up ;;
   down) serialize; cmd_down ;;
   status) cmd_status ;;
   logs) tail -n "${2:-50}" "$D"/logs/*.log ;;
   restart) cmd_restart "${2:-}" "${3:-}" ;;
-  *) die "usage: $0 up|down|status|logs [LINES]|restart NAME [--kill]" ;;
+  # Stop or start only the real node; the control plane and the kwok nodes stay.
+  node-up) serialize; is_up || die "the control plane in $D is not up"; node_up ;;
+  node-down) serialize; node_down; node_untaint_kwok ;;
+  *) die "usage: $0 up|down|status|logs [LINES]|restart NAME [--kill]|node-up|node-down" ;;
 esac

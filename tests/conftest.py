@@ -60,9 +60,9 @@ def crd(cluster: LocalCluster) -> None:
 
 @pytest.fixture
 def namespace(cluster: local_cluster.LocalCluster) -> Iterator[str]:
-    """A fresh namespace per test, deleted afterwards (without waiting for it to be gone)."""
+    """A fresh namespace per test, its pods on the kwok nodes; deleted afterwards (without waiting for it)."""
     name = f"t-{uuid.uuid4().hex[:8]}"
-    cluster.kubectl("create", "namespace", name)
+    cluster.create_namespace(name)
     try:
         yield name
     finally:

@@ -11,7 +11,8 @@ from tests.support.cluster import CLUSTER_SCRIPT, LocalCluster
 
 
 def _script(action: str, state: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TRADINGBOT_CLUSTER_DIR": str(state)}
+    # Control plane and kwok nodes only: these tests are about them (tests/e2e/realnode covers the real node).
+    env = {**os.environ, "TRADINGBOT_CLUSTER_DIR": str(state), "TRADINGBOT_REAL_NODE": "0"}
     return subprocess.run([str(CLUSTER_SCRIPT), action], env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -34,6 +35,10 @@ def test_second_cluster_runs_beside_the_first_and_stops_cleanly(
     started = _script("up", state)
     try:
         assert started.returncode == 0, started.stderr
+        assert (
+            "real node: not started: disabled by TRADINGBOT_REAL_NODE=0; continuing with the kwok nodes only"
+            in (started.stderr)
+        )
         second = LocalCluster(state)
         assert second.kubeconfig.read_text() != cluster.kubeconfig.read_text()  # its own ports and PKI
         nodes = second.kubectl("get", "nodes", "-o", "name").stdout.split()
@@ -51,7 +56,7 @@ def test_second_cluster_runs_beside_the_first_and_stops_cleanly(
 
 def test_demo_brings_the_example_bot_to_ready_and_cluster_down_stops_everything(tmp_path: Path) -> None:
     state = tmp_path / "demo"
-    env = {**os.environ, "TRADINGBOT_CLUSTER_DIR": str(state)}
+    env = {**os.environ, "TRADINGBOT_CLUSTER_DIR": str(state), "TRADINGBOT_REAL_NODE": "0"}
     assert _script("up", state).returncode == 0
     try:
         demo = subprocess.run(

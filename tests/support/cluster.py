@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +12,25 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER_SCRIPT = ROOT / "hack" / "cluster.sh"
+
+# The kwok nodes' taint while a real node is up (hack/node.sh): pods go to the real node unless they tolerate it.
+KWOK_TAINT = {"key": "kwok.x-k8s.io/node", "operator": "Equal", "value": "fake", "effect": "NoSchedule"}
+
+
+class Placement(enum.Enum):
+    """Where a namespace's pods run. FAKE: the kwok nodes (scheduled and marked Ready, no container runs; tests
+    fake failures by patching status). REAL: the cluster's default, the real node where there is one."""
+
+    FAKE = "fake"
+    REAL = "real"
+
+
+# Namespace defaults the API server applies to every pod (PodNodeSelector, PodTolerationRestriction admission),
+# so a test's bots land on kwok nodes without the test or the operator saying so.
+FAKE_NODE_ANNOTATIONS = {
+    "scheduler.alpha.kubernetes.io/node-selector": "type=kwok",
+    "scheduler.alpha.kubernetes.io/defaultTolerations": json.dumps([KWOK_TAINT]),
+}
 
 
 @dataclass(frozen=True)
@@ -30,6 +51,26 @@ class LocalCluster:
     def helm_path(self) -> Path:
         return self.state_dir / "bin" / "helm"
 
+    @property
+    def real_node_skipped(self) -> str | None:
+        """Why this cluster has no real node (as cluster-up said), or None when it has one."""
+        skipped = self.state_dir / "node.skipped"
+        if skipped.exists():
+            return skipped.read_text().strip()
+        if not (self.state_dir / "node").is_dir():
+            return "the cluster was started without a real node"
+        return None
+
+    def create_namespace(self, name: str, placement: Placement = Placement.FAKE) -> None:
+        """A namespace whose pods go to the kwok nodes (FAKE) or to the cluster's default, the real node."""
+        annotations = FAKE_NODE_ANNOTATIONS if placement is Placement.FAKE else {}
+        manifest = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": name, "annotations": annotations},
+        }
+        self.kubectl("create", "-f", "-", input=json.dumps(manifest))
+
     def kubectl(
         self, *args: str, input: str | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
@@ -40,9 +81,10 @@ class LocalCluster:
             raise AssertionError(f"{' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
         return result
 
-    def restart(self, process: str, *, kill: bool = False) -> None:
-        """Stop one control-plane process (SIGTERM, or SIGKILL) and start it again; returns once it serves."""
-        args = [process, "--kill"] if kill else [process]
+    def restart(self, process: str, *, kill: bool = False, down: float = 0) -> None:
+        """Stop one control-plane process (SIGTERM, or SIGKILL), keep it down for `down` seconds and start it
+        again; returns once it serves."""
+        args = [process, "--down", str(down), *(["--kill"] if kill else [])]
         result = _script("restart", self.state_dir, *args)
         if result.returncode != 0:
             raise AssertionError(f"could not restart {process}; logs are in {self.state_dir / 'logs'}")

@@ -1,0 +1,1 @@
+"""Build the project image from its Dockerfile without Docker (see __main__.py)."""
