@@ -45,6 +45,7 @@ def percentile(values: list[float], fraction: float) -> float:
 def tick_to_order(decisions: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="bench-t2o-") as tmp:
         runner = ComponentRunner(Path(tmp))
+        bot = None
         try:
             bot = start_bot(
                 runner,
@@ -65,6 +66,8 @@ def tick_to_order(decisions: int) -> dict[str, object]:
             )
             rejections = bot.sim.stats()["trading_rate_limit_rejections"]
         finally:
+            if bot is not None:
+                bot.sim.stop()  # the simulator has a runner of its own
             runner.cleanup()
     entries = entries[:decisions]
     total = [float(e["tick_to_order"]) for e in entries]
@@ -118,6 +121,7 @@ async def _cycles(gateway: str, loops: int, duration: float, price: str) -> tupl
 def order_rate(duration: float, loops: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="bench-rate-") as tmp:
         runner = ComponentRunner(Path(tmp))
+        stack = None
         try:
             stack = start_stack(runner, Path(tmp), tier="pro")
             fair = float(stack.sim.market()["XBT/USD"]["fair"])
@@ -127,6 +131,8 @@ def order_rate(duration: float, loops: int) -> dict[str, object]:
             elapsed = time.monotonic() - started
             stats = stack.sim.stats()
         finally:
+            if stack is not None:
+                stack.sim.stop()
             runner.cleanup()
     limits = TRADING_LIMITS[Tier.PRO]
     capacity = limits.max + limits.decay_per_second * duration

@@ -27,6 +27,7 @@ from tradingbot_components.gateway.settings import (
     circuit_health,
     read_gateway_settings,
     rest_limits,
+    trading_limits,
 )
 from tradingbot_components.kraken.breaker import BreakerSettings, CircuitBreaker, StateChange
 from tradingbot_components.kraken.limits import Tier
@@ -61,7 +62,11 @@ class GatewayService:
         config = self._app.config.config
         tier = Tier(config.rate_limiting.tier)
         self.governor = RateGovernor(
-            tier, rest_limits=rest_limits(tier), registry=self._app.registry, name="gateway"
+            tier,
+            rest_limits=rest_limits(tier),
+            trading_limits=trading_limits(tier),
+            registry=self._app.registry,
+            name="gateway",
         )
         self.breaker = CircuitBreaker(
             "kraken-rest",

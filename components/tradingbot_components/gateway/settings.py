@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 
 from tradingbot_components.config.schema import CircuitBreakerConfig
 from tradingbot_components.kraken.breaker import BreakerState
-from tradingbot_components.kraken.limits import REST_LIMITS, CounterLimits, Tier
+from tradingbot_components.kraken.limits import REST_LIMITS, TRADING_LIMITS, CounterLimits, Tier
 from tradingbot_components.runtime import CheckResult, HealthStatus
 
 FAILURE_RATE = 0.5
@@ -20,6 +20,8 @@ BREAKER_WINDOW = 60.0
 # Points kept free on the REST counter: the exchange counts a call when it arrives, the governor when it
 # is sent, and that gap differs slightly from call to call.
 SAFETY_POINTS = 0.1
+# The same on each pair's trading counter, which decays 1-3.75 points/s: a quarter point is ~70-250 ms of decay.
+TRADING_SAFETY_POINTS = 0.25
 
 
 ENV_PREFIX = "TRADINGBOT_GATEWAY_"
@@ -68,6 +70,12 @@ def rest_limits(tier: Tier) -> CounterLimits:
     """The REST counter the governor admits calls against: Kraken's, less the safety margin."""
     published = REST_LIMITS[tier]
     return CounterLimits(published.max - SAFETY_POINTS, published.decay_per_second)
+
+
+def trading_limits(tier: Tier) -> CounterLimits:
+    """Each pair's trading counter as the governor admits orders against it: Kraken's, less the margin."""
+    published = TRADING_LIMITS[tier]
+    return CounterLimits(published.max - TRADING_SAFETY_POINTS, published.decay_per_second)
 
 
 def circuit_health(state: BreakerState, retry_after: float, reason: str | None = None) -> CheckResult:

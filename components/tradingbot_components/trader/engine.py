@@ -280,7 +280,7 @@ class TradingEngine:
         if placement.outcome == SendOutcome.PLACED:
             self._balances_at = 0.0
             if quote is not None:
-                latency = max(0.0, self._clock() - quote.received_at)
+                latency = max(0.0, placement.answered_at - quote.received_at)
                 self.metrics.tick_to_order.observe(latency)
                 self.metrics.gateway_wait.observe(placement.waited)
                 log.debug(

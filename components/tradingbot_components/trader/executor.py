@@ -59,6 +59,7 @@ class Placement:
     outcome: str
     order: OrderView | None
     waited: float = 0.0  # seconds the gateway held the AddOrder for rate capacity
+    answered_at: float = 0.0  # when the gateway's answer arrived
 
 
 class OrderExecutor:
@@ -79,6 +80,7 @@ class OrderExecutor:
         self._on_change = on_change
         self._clock = clock
         self._settling: dict[str, asyncio.Task[None]] = {}
+        self._persisting: set[asyncio.Task[None]] = set()
         self.sent = 0
         self.rejections: dict[str, int] = {}
 
@@ -123,15 +125,17 @@ class OrderExecutor:
             params["oflags"] = "post"
         self.sent += 1
         reply = await self.gateway.private("AddOrder", params, pair=rules.altname)
+        answered_at = self._clock()
         outcome = await self._answered(view, reply, now)
-        return Placement(outcome, self.ledger.get(cl_ord_id), reply.waited)
+        return Placement(outcome, self.ledger.get(cl_ord_id), reply.waited, answered_at)
 
     async def _answered(self, view: OrderView, reply: GatewayReply, sent_at: float) -> str:
         cl_ord_id = view.cl_ord_id
         if reply.ok:
             txids = (reply.result or {}).get("txid") or []
             txid = str(txids[0]) if txids else None
-            await self._record(cl_ord_id, OrderStatus.NEW, txid)
+            # The order is safe in storage as pending already: its new status is written in the background.
+            await self._record(cl_ord_id, OrderStatus.NEW, txid, background=True)
             log.info(
                 "order %s placed: %s",
                 cl_ord_id,
@@ -143,7 +147,7 @@ class OrderExecutor:
             reason = reply.describe()
             key = reply.errors[0] if reply.errors else "gateway unreachable"
             self.rejections[key] = self.rejections.get(key, 0) + 1
-            await self._record(cl_ord_id, OrderStatus.REJECTED, None)
+            await self._record(cl_ord_id, OrderStatus.REJECTED, None, background=True)
             log.warning("order %s refused: %s", cl_ord_id, reason, extra={"cl_ord_id": cl_ord_id})
             return (SendOutcome.NOT_SENT if reply.not_sent else SendOutcome.REJECTED), self.ledger.get(
                 cl_ord_id
@@ -165,12 +169,17 @@ class OrderExecutor:
         *,
         filled: Decimal | None = None,
         average_price: Decimal | None = None,
+        background: bool = False,
     ) -> None:
         changed = self.ledger.update(
             cl_ord_id, status, exchange_order_id=txid, filled=filled, average_price=average_price
         )
         current = self.ledger.get(cl_ord_id)
-        if current is not None:
+        if current is not None and background:
+            task = asyncio.get_running_loop().create_task(self.persist(current))
+            self._persisting.add(task)
+            task.add_done_callback(self._persisting.discard)
+        elif current is not None:
             await self.persist(current)
         if changed is not None:
             self._on_change(changed)
@@ -305,6 +314,9 @@ class OrderExecutor:
         for task in list(self._settling.values()):
             task.cancel()
         await asyncio.gather(*self._settling.values(), return_exceptions=True)
+        # Statuses still being written: let them land (storage is up until after the trader stops).
+        if self._persisting:
+            await asyncio.wait(self._persisting, timeout=5.0)
 
 
 def _state(txid: str, entry: Mapping[str, Any]) -> ExchangeState:

@@ -13,9 +13,10 @@ from tradingbot_components.gateway.settings import (
     circuit_health,
     read_gateway_settings,
     rest_limits,
+    trading_limits,
 )
 from tradingbot_components.kraken.breaker import BreakerSettings, BreakerState, CallVerdict, CircuitBreaker
-from tradingbot_components.kraken.limits import REST_LIMITS, Tier
+from tradingbot_components.kraken.limits import REST_LIMITS, TRADING_LIMITS, Tier
 from tradingbot_components.runtime import HealthStatus
 
 
@@ -46,6 +47,13 @@ def test_rest_limits_keep_a_safety_margin_below_kraken_s() -> None:
         limits = rest_limits(tier)
         assert limits.max == REST_LIMITS[tier].max - SAFETY_POINTS
         assert limits.decay_per_second == REST_LIMITS[tier].decay_per_second
+
+
+def test_trading_limits_keep_a_safety_margin_below_kraken_s() -> None:
+    for tier in Tier:
+        limits = trading_limits(tier)
+        assert TRADING_LIMITS[tier].max - 0.5 < limits.max < TRADING_LIMITS[tier].max
+        assert limits.decay_per_second == TRADING_LIMITS[tier].decay_per_second
 
 
 def test_circuit_health() -> None:
