@@ -3,7 +3,7 @@
 # kube-scheduler and kwok (fake nodes/kubelet), plus, where the machine allows it (root, Linux), a real node
 # that runs pods as containers (hack/node.sh). State, logs and kubeconfig live in .cluster/ of this checkout.
 #
-# usage: hack/cluster.sh up|down|status|logs|restart NAME [--kill]|node-up|node-down
+# usage: hack/cluster.sh up|down|status|logs|restart NAME [--kill] [--down SECONDS]|node-up|node-down
 #   TRADINGBOT_REAL_NODE=0 keeps the cluster to kwok nodes only.
 set -Eeuo pipefail
 
@@ -285,27 +285,43 @@ cmd_status() {
   echo "kube-apiserver: not ready"; return 1
 }
 
-# restart NAME [--kill]: stop one control-plane process (SIGTERM, or SIGKILL with --kill) and start it again with
-# the same command line, then wait until it serves again. For tests of reconnection (tests/e2e/reliability).
-# The process's log is appended to, not replaced.
+# restart NAME [--kill] [--down SECONDS]: stop one control-plane process (SIGTERM, or SIGKILL with --kill), keep it
+# down for SECONDS (default 0), start it again with the same command line and wait until it serves again. For tests
+# of reconnection (tests/e2e/reliability). The process's log is appended to, not replaced.
 cmd_restart() {
-  local name="${1:-}" signal=TERM pid
-  [ "${2:-}" = "--kill" ] && signal=KILL
+  local name="${1:-}" signal=TERM down=0 pid
+  shift || true
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --kill) signal=KILL ;;
+      --down) down="${2:?--down needs SECONDS}"; shift ;;
+      *) die "restart: unknown option '$1'" ;;
+    esac
+    shift
+  done
   [[ " ${PROCS[*]} " == *" $name "* ]] || die "restart: unknown process '$name' (one of: ${PROCS[*]})"
   pid="$(pid_of "$name")" || die "restart: $name is not running in $D"
   local -a argv
   mapfile -d '' -t argv <"/proc/$pid/cmdline"
-  kill -"$signal" "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + 30))
-  while [ -d "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; do
-    [ $SECONDS -lt $deadline ] || { kill -KILL "$pid" 2>/dev/null || true; }
-    sleep 0.1
-  done
-  setsid "${argv[@]}" >>"$D/logs/$name.log" 2>&1 </dev/null 9>&- &
-  echo $! >"$D/run/$name.pid"
-  log "restarted $name (SIG$signal; pid $pid -> $!)"
   # shellcheck source=/dev/null
   source "$D/ports.env"
+  local port
+  case "$name" in etcd) port=$ETCD_PORT ;; kube-apiserver) port=$APISERVER_PORT ;; *) port= ;; esac
+  kill -"$signal" "$pid" 2>/dev/null || true
+  # Gone means every thread has exited (a Go process's main thread turns zombie before the others have
+  # closed its sockets) and nothing listens on its port any more.
+  local deadline=$((SECONDS + 30))
+  while { [ -d "/proc/$pid" ] && { [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] ||
+            [ "$(ls "/proc/$pid/task" 2>/dev/null | wc -l)" -gt 1 ]; }; } ||
+        { [ -n "$port" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }; do
+    [ $SECONDS -lt $deadline ] || { kill -KILL "$pid" 2>/dev/null || true; }
+    [ $SECONDS -lt $((deadline + 30)) ] || die "restart: $name (pid $pid) or its port ${port:-?} is still busy"
+    sleep 0.1
+  done
+  sleep "$down"
+  setsid "${argv[@]}" >>"$D/logs/$name.log" 2>&1 </dev/null 9>&- 8>&- &
+  echo $! >"$D/run/$name.pid"
+  log "restarted $name (SIG$signal, down ${down}s; pid $pid -> $!)"
   case "$name" in
     etcd) wait_for "etcd /health" 60 curl -sf "http://127.0.0.1:$ETCD_PORT/health" ;;
     kube-apiserver) wait_for "kube-apiserver /readyz" 120 apiserver_ready ;;
@@ -326,9 +342,9 @@ case "${1:-}" in
   down) serialize; cmd_down ;;
   status) cmd_status ;;
   logs) tail -n "${2:-50}" "$D"/logs/*.log ;;
-  restart) cmd_restart "${2:-}" "${3:-}" ;;
+  restart) shift; cmd_restart "$@" ;;
   # Stop or start only the real node; the control plane and the kwok nodes stay.
   node-up) serialize; is_up || die "the control plane in $D is not up"; node_up ;;
   node-down) serialize; node_down; node_untaint_kwok ;;
-  *) die "usage: $0 up|down|status|logs [LINES]|restart NAME [--kill]|node-up|node-down" ;;
+  *) die "usage: $0 up|down|status|logs [LINES]|restart NAME [--kill] [--down SECONDS]|node-up|node-down" ;;
 esac

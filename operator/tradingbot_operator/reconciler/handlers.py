@@ -21,6 +21,7 @@ from tradingbot_operator.api.constants import Labels
 from tradingbot_operator.planner.observed import from_deployment, from_pod
 from tradingbot_operator.reconciler.alerting import WebhookSink
 from tradingbot_operator.reconciler.context import BotKey, OperatorContext
+from tradingbot_operator.reconciler.errors import unavailable
 from tradingbot_operator.reconciler.kube import Kube
 from tradingbot_operator.reconciler.reconcile import ApplyFailed, reconcile
 
@@ -135,8 +136,14 @@ async def _reconcile_loop(
         except ApplyFailed as error:
             logger.error("%s; retrying in %.0fs", error, backoff)
             timeout, backoff = backoff, min(backoff * 2, 60.0)
-        except Exception:  # keep the loop alive; the next event or a backoff retries
-            logger.exception("reconcile of %s/%s failed; retrying in %.0fs", *key, backoff)
+        except Exception as error:  # keep the loop alive; the next event or a backoff retries
+            # The API server away (kube-apiserver or etcd restarting) is expected: one line, no traceback.
+            if (why := unavailable(error)) is not None:
+                logger.warning(
+                    "reconcile of %s/%s: API server unavailable (%s); retrying in %.0fs", *key, why, backoff
+                )
+            else:
+                logger.exception("reconcile of %s/%s failed; retrying in %.0fs", *key, backoff)
             timeout, backoff = backoff, min(backoff * 2, 60.0)
         else:
             backoff = 1.0
