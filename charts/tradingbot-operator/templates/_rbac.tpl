@@ -31,11 +31,11 @@ tests/e2e/chart/operator_access.py holds the same list as the test oracle; chang
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "create"]
-# Pods: kopf indexes the bots' pods for health (list/watch); get/patch because the components' Role
-# grants them (a component annotates its own pod).
+# Pods: kopf indexes the bots' pods for health (list/watch); patch because the components' Roles grant it
+# (a component annotates its own pod with the config generation it runs).
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["list", "watch", "patch"]
 # Deployments: indexed for health, applied, and deleted when a component is removed from a bot.
 - apiGroups: ["apps"]
   resources: ["deployments"]
@@ -46,7 +46,7 @@ tests/e2e/chart/operator_access.py holds the same list as the test oracle; chang
 - apiGroups: ["networking.k8s.io"]
   resources: ["networkpolicies"]
   verbs: ["create", "patch"]
-# Leases: only because the components' Role grants them (single-writer election in the components).
+# Leases: only because the credentials holder's Role (auth's) grants them (its single-writer claim on the key).
 - apiGroups: ["coordination.k8s.io"]
   resources: ["leases"]
   verbs: ["get", "create", "update"]

@@ -40,7 +40,13 @@ class BotIdentity:
 
     @property
     def service_account(self) -> str:
+        """The identity of every component that holds no credentials."""
         return f"{self.name}-components"
+
+    @property
+    def credentials_service_account(self) -> str:
+        """The identity of the component that holds the API key (auth): it alone may use Leases."""
+        return f"{self.name}-credentials"
 
     @property
     def owner_reference(self) -> dict[str, Any]:
@@ -101,41 +107,58 @@ def config_map(bot: BotIdentity, document: Mapping[str, Any], generation: int) -
     return stamp(body)
 
 
-def component_rbac(bot: BotIdentity) -> list[dict[str, Any]]:
-    """Components watch their ConfigMap through the API (sub-second reloads) and annotate their own Pod."""
-    role = bot.service_account
+def _reads_own_config(bot: BotIdentity) -> list[dict[str, Any]]:
+    """Components watch their bot's ConfigMap (sub-second reloads) and annotate their own Pod with the config
+    generation they run. Only that ConfigMap: resourceNames also limits list and watch (by field selector)."""
     return [
-        stamp({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(bot, role)}),
+        {
+            "apiGroups": [""],
+            "resources": ["configmaps"],
+            "resourceNames": [bot.config_map],
+            "verbs": ["get", "list", "watch"],
+        },
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["patch"]},
+    ]
+
+
+# The key holder's single-writer claim. The Lease is named after the API key's id, which the operator never
+# learns (it never reads the Secret), and RBAC cannot limit `create` by name anyway: so no resourceNames here.
+_LEASE_RULE = {
+    "apiGroups": ["coordination.k8s.io"],
+    "resources": ["leases"],
+    "verbs": ["get", "create", "update"],
+}
+
+
+def _identity(bot: BotIdentity, account: str, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A ServiceAccount, a Role with `rules` and the RoleBinding between them, all named `account`."""
+    return [
+        stamp({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(bot, account)}),
         stamp(
             {
                 "apiVersion": "rbac.authorization.k8s.io/v1",
                 "kind": "Role",
-                "metadata": _meta(bot, role),
-                "rules": [
-                    {
-                        "apiGroups": [""],
-                        "resources": ["configmaps"],
-                        "resourceNames": [bot.config_map],
-                        "verbs": ["get", "list", "watch"],
-                    },
-                    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "patch"]},
-                    {
-                        "apiGroups": ["coordination.k8s.io"],
-                        "resources": ["leases"],
-                        "verbs": ["get", "create", "update"],
-                    },
-                ],
+                "metadata": _meta(bot, account),
+                "rules": rules,
             }
         ),
         stamp(
             {
                 "apiVersion": "rbac.authorization.k8s.io/v1",
                 "kind": "RoleBinding",
-                "metadata": _meta(bot, role),
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
-                "subjects": [{"kind": "ServiceAccount", "name": role, "namespace": bot.namespace}],
+                "metadata": _meta(bot, account),
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
+                "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": bot.namespace}],
             }
         ),
+    ]
+
+
+def component_rbac(bot: BotIdentity) -> list[dict[str, Any]]:
+    """Two identities per bot: the components, and the credentials holder (auth), which also gets Leases."""
+    return [
+        *_identity(bot, bot.service_account, _reads_own_config(bot)),
+        *_identity(bot, bot.credentials_service_account, [*_reads_own_config(bot), _LEASE_RULE]),
     ]
 
 
@@ -251,7 +274,9 @@ def deployment(
     if plan.needs_data_volume:
         volumes.append({"name": "data", "emptyDir": {}})
     pod_spec: dict[str, Any] = {
-        "serviceAccountName": bot.service_account,
+        "serviceAccountName": (
+            bot.credentials_service_account if plan.mounts_credentials else bot.service_account
+        ),
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": RUN_AS,

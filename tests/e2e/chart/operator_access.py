@@ -47,8 +47,13 @@ WORKLOAD: tuple[Access, ...] = (
     Access("", "secrets", ("create",), "Kube.create_paper_credentials"),
     Access("", "secrets", ("get",), "Kube.secret_exists (metadata only)"),
     Access("", "pods", ("list", "watch"), "kopf index of owned Pods (health)"),
-    Access("", "pods", ("get", "patch"), "granted by the components' Role"),
-    Access("coordination.k8s.io", "leases", ("get", "create", "update"), "granted by the components' Role"),
+    Access("", "pods", ("patch",), "granted by the components' Roles"),
+    Access(
+        "coordination.k8s.io",
+        "leases",
+        ("get", "create", "update"),
+        "granted by the credentials holder's Role",
+    ),
 )
 
 # Cluster-scoped, for kopf's scanning (rbac.scanning).

@@ -6,55 +6,15 @@ the Service addresses, a temp dir for the mounted volumes). The bot places order
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 from typing import Any
 
-from tests.integration.components.process import ComponentProcess, ComponentRunner
+from tests.integration.components.process import ComponentRunner
+from tests.support.bot_processes import PHASE_ORDER, start_components, write_credentials
 from tests.support.bots import Bots, bot_manifest
 from tests.support.cluster import LocalCluster
 from tests.support.operator import OperatorProcess
 from tests.support.waiting import wait_until
-from tradingbot_components.app import known_components
-
-PHASE_ORDER = [
-    "storage",
-    "exchange-sim",
-    "auth",
-    "gateway",
-    "market-data",
-    "balance-manager",
-    "portfolio",
-    "trader",
-]
-ENDPOINT_OF = {
-    "storage": ("TRADINGBOT_ENDPOINTS_STORAGE", "http://127.0.0.1:{port}"),
-    "auth": ("TRADINGBOT_ENDPOINTS_AUTH", "http://127.0.0.1:{port}"),
-    "gateway": ("TRADINGBOT_ENDPOINTS_GATEWAY", "http://127.0.0.1:{port}"),
-    "market-data": ("TRADINGBOT_ENDPOINTS_MARKET_DATA", "ws://127.0.0.1:{port}/stream"),
-    "balance-manager": ("TRADINGBOT_ENDPOINTS_BALANCE_MANAGER", "http://127.0.0.1:{port}"),
-    "portfolio": ("TRADINGBOT_ENDPOINTS_PORTFOLIO", "http://127.0.0.1:{port}"),
-}
-
-
-def local_args(container: dict[str, Any], credentials: Path) -> list[str]:
-    """The Deployment's args with the node-side paths and port swapped for local ones."""
-    args, out = list(container["args"]), []
-    i = 0
-    while i < len(args):
-        if args[i] == "--config":  # the kubelet-mounted file: the API watch (--configmap) is the source here
-            i += 2
-            continue
-        if args[i] == "--port":  # the test runner picks a free port
-            i += 2
-            continue
-        if args[i] == "--credentials":
-            out += ["--credentials", str(credentials)]
-            i += 2
-            continue
-        out.append(args[i])
-        i += 1
-    return out
 
 
 def test_the_operators_paper_bot_trades_with_the_components_its_deployments_start(
@@ -62,46 +22,8 @@ def test_the_operators_paper_bot_trades_with_the_components_its_deployments_star
 ) -> None:
     bots.create(bot_manifest("paper", config={"trading": {"max_position_size": 50.0}}))
     bots.wait_ready("paper")
-    secret = bots.core.read_namespaced_secret("paper-paper-credentials", bots.namespace)
-    credentials = tmp_path / "credentials"
-    credentials.mkdir()
-    for key, value in secret.data.items():
-        (credentials / key).write_bytes(base64.b64decode(value))
-
-    deployments = {
-        d.metadata.labels["app.kubernetes.io/component"]: d
-        for d in bots.apps.list_namespaced_deployment(
-            bots.namespace, label_selector="app.kubernetes.io/instance=paper"
-        ).items
-    }
-    assert sorted(deployments) == sorted(PHASE_ORDER)
-    env = {
-        "KUBECONFIG": str(cluster.kubeconfig),
-        "TRADINGBOT_RUNTIME_DIR": str(tmp_path / "runtime"),
-        "TRADINGBOT_STORAGE_SQLITE_PATH": str(tmp_path / "storage.db"),
-    }
-    started: dict[str, ComponentProcess] = {}
-    for name in PHASE_ORDER:
-        container = deployments[name].spec.template.spec.containers[0].to_dict()
-        assert container["command"] == ["tradingbot-component"]
-        component, *args = local_args(container, credentials)
-        assert component == name and component in known_components()
-        for variable in container.get("env") or []:
-            if (
-                variable.get("value") is not None
-                and variable["name"].startswith("TRADINGBOT_")
-                and variable["name"] != "TRADINGBOT_CONFIG"
-            ):
-                env.setdefault(variable["name"], variable["value"])
-        process = components.start(component, *args, env=dict(env))
-        process.wait_ready(timeout=60)
-        started[name] = process
-        if name == "exchange-sim":
-            env["TRADINGBOT_ENDPOINTS_EXCHANGE_REST"] = process.url("")
-            env["TRADINGBOT_ENDPOINTS_EXCHANGE_WS"] = f"ws://127.0.0.1:{process.port}/v2"
-        elif name in ENDPOINT_OF:
-            variable, template = ENDPOINT_OF[name]
-            env[variable] = template.format(port=process.port)
+    credentials = write_credentials(bots, "paper-paper-credentials", tmp_path / "credentials")
+    started = start_components(components, bots, "paper", tmp_path, credentials)
 
     # Every component read the operator's ConfigMap (generation 1), not a file.
     for name, process in started.items():

@@ -103,6 +103,37 @@ def test_every_builtin_deployment_starts_a_component_the_runtime_knows() -> None
         assert container["args"][0] in known_components(), (name, container["args"][0])
 
 
+def test_components_may_read_only_their_bots_configmap_and_only_auth_may_use_leases() -> None:
+    p, _ = running()
+    roles = by_kind(p, "Role")
+    assert set(roles) == {"kraken-components", "kraken-credentials"}
+    reads_config = {
+        "apiGroups": [""],
+        "resources": ["configmaps"],
+        "resourceNames": ["kraken-config"],
+        "verbs": ["get", "list", "watch"],
+    }
+    annotates_pod = {"apiGroups": [""], "resources": ["pods"], "verbs": ["patch"]}
+    assert roles["kraken-components"]["rules"] == [reads_config, annotates_pod]
+    lease = {
+        "apiGroups": ["coordination.k8s.io"],
+        "resources": ["leases"],
+        "verbs": ["get", "create", "update"],
+    }
+    assert roles["kraken-credentials"]["rules"] == [reads_config, annotates_pod, lease]
+    bindings = by_kind(p, "RoleBinding")
+    for name in roles:
+        assert bindings[name]["roleRef"]["name"] == name
+        assert bindings[name]["subjects"] == [{"kind": "ServiceAccount", "name": name, "namespace": NS}]
+    assert set(by_kind(p, "ServiceAccount")) == set(roles)
+    accounts = {
+        name: d["spec"]["template"]["spec"]["serviceAccountName"]
+        for name, d in by_kind(p, "Deployment").items()
+    }
+    assert accounts.pop("kraken-auth") == "kraken-credentials"
+    assert set(accounts.values()) == {"kraken-components"}
+
+
 def test_only_auth_and_the_simulator_mount_credentials() -> None:
     p, _ = running()
     mounting = {
