@@ -12,7 +12,7 @@ ACTIONLINT = $(CACHE)/actionlint-v$(shell sed -n 's/^ACTIONLINT_VERSION=//p' hac
 KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
 PYTEST_ARGS ?=
 
-.PHONY: help setup binaries node image image-name test-realnode cluster-up cluster-down cluster-status lint fmt test test-unit test-e2e demo crds run-operator bench clean
+.PHONY: help setup binaries node image image-name test-realnode cluster-up cluster-down cluster-status lint fmt test chaos audit test-unit test-e2e demo crds run-operator bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -75,6 +75,14 @@ image-name: ## print the image name the chart and the operator default to (what 
 test: setup binaries node lint ## everything CI runs: lint, then all tests on a local cluster it starts and stops
 	hack/image.sh build --if-possible >/dev/null
 	hack/run-tests.sh $(PYTEST_ARGS)
+
+# The reliability tests run CI-sized in `make test`; --chaos runs their long forms (docs/reliability.md).
+chaos: setup binaries ## long forms of the reliability tests: >= 20 operator kills, 2000 fuzzed manifests, a 90 s apiserver outage
+	TRADINGBOT_REAL_NODE=$${TRADINGBOT_REAL_NODE:-0} hack/run-tests.sh --chaos tests/e2e/reliability $(PYTEST_ARGS)
+
+# Needs PyPI's JSON API (the advisory data); --strict fails when any package could not be checked.
+audit: setup ## pip-audit the virtualenv's packages against PyPI's vulnerability data
+	$(VENV)/bin/pip-audit --strict --skip-editable --progress-spinner off
 
 demo: setup cluster-up ## local cluster + operator + a paper-trading bot that reaches Ready (real pods on a real node)
 	hack/image.sh all --if-possible >/dev/null
