@@ -54,15 +54,20 @@ def build(args: argparse.Namespace) -> int:
     )
     out = Path(args.out)
     key = builder.final_key()
-    stamp = out.with_name(out.name + ".key")
-    if out.exists() and stamp.exists() and stamp.read_text().strip() == key:
+    stamp = stamp_path(out)
+    if out.exists() and stamp.exists() and json.loads(stamp.read_text())["key"] == key:
         log(f"{out.name}: up to date")
         return 0
     out.parent.mkdir(parents=True, exist_ok=True)
     stamp.unlink(missing_ok=True)
     builder.build(out)
-    stamp.write_text(key + "\n")
+    stamp.write_text(json.dumps({"key": key, "build_args": build_args}, indent=1) + "\n")
     return 0
+
+
+def stamp_path(archive: Path) -> Path:
+    """Next to an archive: the key it was built under and its build args (to tell whether it is up to date)."""
+    return archive.with_name(archive.name + ".json")
 
 
 def binary(args: argparse.Namespace) -> int:

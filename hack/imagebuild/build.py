@@ -20,7 +20,16 @@ from pathlib import Path, PurePosixPath
 from imagebuild import dockerfile as df
 from imagebuild.context import BuildContext
 from imagebuild.oci import ImageConfig, write_archive
-from imagebuild.rootfs import BaseImage, build_mounts, copy_tree, ensure_base, log, remove_tree, run_in
+from imagebuild.rootfs import (
+    BaseImage,
+    build_mounts,
+    copy_tree,
+    discard_tree,
+    ensure_base,
+    log,
+    remove_tree,
+    run_in,
+)
 
 KEEP_SNAPSHOTS = 8  # the newest RUN snapshots kept (about 0.2-0.3 GB each)
 
@@ -69,6 +78,7 @@ class Builder:
         self.build_args = build_args
         self.work = cache / "imagebuild" / "work"
         self.snapshots = cache / "imagebuild" / "steps"
+        self.trash = cache / "imagebuild" / "trash"
         self.global_args = {}
         for instruction in dockerfile.global_args:
             name, default = df.arg(instruction.text)
@@ -268,12 +278,12 @@ class Builder:
             reverse=True,
         )
         for old in snapshots[KEEP_SNAPSHOTS:]:
-            remove_tree(old)
+            discard_tree(old, self.trash)
 
     def build(self, out: Path) -> str:
         """Build every stage and write the last one to `out`; returns the manifest digest."""
         self._keys, _ = self.plan()
-        remove_tree(self.work)
+        discard_tree(self.work, self.trash)
         self.work.mkdir(parents=True)
         self.snapshots.mkdir(parents=True, exist_ok=True)
         built: dict[int, StageState] = {}
@@ -291,7 +301,7 @@ class Builder:
             log(f"{out.name}: {out.stat().st_size / 2**20:.0f} MiB in {time.monotonic() - start:.0f}s")
             return digest
         finally:
-            remove_tree(self.work)
+            discard_tree(self.work, self.trash)
             self._prune()
 
 

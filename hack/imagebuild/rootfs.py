@@ -81,6 +81,22 @@ def remove_tree(path: Path) -> None:
     subprocess.run(["rm", "-rf", "--one-file-system", str(path)], check=True)
 
 
+def discard_tree(path: Path, trash: Path) -> None:
+    """remove_tree in the background: a rootfs has tens of thousands of files, and the build need not wait."""
+    if not path.exists():
+        return
+    unmount_under(path)
+    trash.mkdir(parents=True, exist_ok=True)
+    target = trash / f"{path.name}.{os.getpid()}.{time.monotonic_ns()}"
+    path.rename(target)
+    subprocess.Popen(
+        ["rm", "-rf", "--one-file-system", str(target)],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def copy_tree(source: Path, dest: Path) -> None:
     """A full copy (owners, modes, links, hard links), reflinked where the filesystem can."""
     remove_tree(dest)
