@@ -11,6 +11,7 @@ import json
 import re
 import tarfile
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,8 @@ def _instruction(stage: str, keyword: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def image() -> tuple[dict[str, Any], tarfile.TarFile, Path]:
+def image() -> Iterator[tuple[dict[str, Any], tarfile.TarFile]]:
+    """The archive's image config, and its one layer as a tar stream."""
     if not ARCHIVE.exists():
         pytest.skip(f"no image archive at {ARCHIVE}: run 'make image'")
     stamp = stamp_path(ARCHIVE)
@@ -46,15 +48,23 @@ def image() -> tuple[dict[str, Any], tarfile.TarFile, Path]:
     )
     if builder.final_key() != recorded["key"]:
         pytest.skip(f"{ARCHIVE} is older than the sources: run 'make image'")
-    outer = tarfile.open(ARCHIVE)
-    index = json.load(outer.extractfile("index.json"))  # type: ignore[arg-type]
-    manifest = json.load(outer.extractfile("blobs/sha256/" + index["manifests"][0]["digest"][7:]))  # type: ignore[arg-type]
-    config = json.load(outer.extractfile("blobs/sha256/" + manifest["config"]["digest"][7:]))  # type: ignore[arg-type]
-    layer = outer.extractfile("blobs/sha256/" + manifest["layers"][0]["digest"][7:])
-    return config, tarfile.open(fileobj=layer, mode="r|gz"), ARCHIVE
+    with tarfile.open(ARCHIVE) as outer:
+
+        def member(name: str) -> Any:
+            found = outer.extractfile(name)
+            assert found is not None, f"{ARCHIVE} has no {name}"
+            return found
+
+        index = json.load(member("index.json"))
+        manifest = json.load(member("blobs/sha256/" + index["manifests"][0]["digest"][7:]))
+        config = json.load(member("blobs/sha256/" + manifest["config"]["digest"][7:]))
+        with tarfile.open(
+            fileobj=member("blobs/sha256/" + manifest["layers"][0]["digest"][7:]), mode="r|gz"
+        ) as layer:
+            yield config, layer
 
 
-def test_runtime_config_matches_the_dockerfile(image: tuple[dict[str, Any], tarfile.TarFile, Path]) -> None:
+def test_runtime_config_matches_the_dockerfile(image: tuple[dict[str, Any], tarfile.TarFile]) -> None:
     config = image[0]["config"]
     stage = _final_stage((ROOT / "Dockerfile").read_text())
     (user,) = _instruction(stage, "USER")
@@ -70,12 +80,14 @@ def test_runtime_config_matches_the_dockerfile(image: tuple[dict[str, Any], tarf
 
 
 def test_the_project_is_installed_at_its_version_with_both_entry_points(
-    image: tuple[dict[str, Any], tarfile.TarFile, Path],
+    image: tuple[dict[str, Any], tarfile.TarFile],
 ) -> None:
-    _, layer, _ = image
+    _, layer = image
     wanted = {"opt/venv/bin/tradingbot-operator", "opt/venv/bin/tradingbot-component", "etc/passwd"}
     found: dict[str, bytes] = {}
-    metadata = re.compile(r"^opt/venv/lib/python3\.11/site-packages/tradingbot_operator-([^/]+)\.dist-info/METADATA$")
+    metadata = re.compile(
+        r"^opt/venv/lib/python3\.11/site-packages/tradingbot_operator-([^/]+)\.dist-info/METADATA$"
+    )
     versions = []
     for member in layer:
         if member.name in wanted or metadata.match(member.name):
