@@ -213,5 +213,11 @@ def test_manual_restart_annotation_is_carried_out_and_cleared(operator: Operator
         lambda s: row(s, "gateway").get("lastRecovery", {}).get("reason") == "ManualRequest",
         timeout=10,
     )
-    assert bots.wait_ready("manual")
-    assert status["health"] in ("Healthy", "Unknown", "Degraded", "Unhealthy")
+    assert row(status, "gateway")["lastRecovery"]["reason"] == "ManualRequest"
+    healed = bots.wait_for(
+        "manual",
+        lambda s: s.get("health") == "Healthy" and row(s, "gateway").get("health") == "Healthy",
+        timeout=30,
+        what="the bot healthy again after the manual restart",
+    )
+    assert row(healed, "auth").get("lastRecovery") is None  # only the named component was restarted

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tradingbot_operator.api.crd import build_crd, render
 
 CRD_FILE = Path(__file__).resolve().parents[3] / "crds" / "tradingbot.dev_tradingbots.yaml"
@@ -69,7 +67,3 @@ def test_components_list_is_keyed_by_name() -> None:
     components = spec["properties"]["components"]
     assert components["x-kubernetes-list-type"] == "map"
     assert components["x-kubernetes-list-map-keys"] == ["name"]
-
-
-def test_yaml_round_trips() -> None:
-    assert yaml.safe_load(render()) == build_crd()

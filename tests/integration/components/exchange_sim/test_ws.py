@@ -197,8 +197,14 @@ async def test_executions_and_balances_after_add_order(sim_factory: Factory) -> 
     assert closed[order_id]["status"] == "closed" and closed[order_id]["cl_ord_id"] == "ws-1"
 
 
-@pytest.mark.parametrize("error_order", [{"order_qty": 1000}, {"order_qty": 0.00001}])
-async def test_ws_order_rejections(sim_factory: Factory, error_order: dict[str, object]) -> None:
+@pytest.mark.parametrize(
+    ("error_order", "expected"),
+    [
+        ({"order_qty": 1000}, "EOrder:Insufficient funds"),  # 1000 BTC with 100 USD
+        ({"order_qty": 0.00001}, "EOrder:Order minimum not met"),  # below BTC/USD's ordermin
+    ],
+)
+async def test_ws_order_rejections(sim_factory: Factory, error_order: dict[str, object], expected: str) -> None:
     sim = sim_factory(balances="USD=100")
     token = sim.ws_token()
     async with aiohttp.ClientSession() as session, session.ws_connect(sim.url_ws) as ws:
@@ -206,4 +212,4 @@ async def test_ws_order_rejections(sim_factory: Factory, error_order: dict[str, 
         await ws.send_json({"method": "add_order", "params": order, "req_id": 7})
         reply = await next_frame(ws, method("add_order", 7))
     assert reply["success"] is False
-    assert reply["error"] in ("EOrder:Insufficient funds", "EOrder:Order minimum not met")
+    assert reply["error"] == expected

@@ -113,8 +113,17 @@ async def test_a_storage_outage_stops_signing_once_the_reservation_runs_out_and_
     assert subject.status()["last_store_error"] is None
 
 
-def test_the_body_of_a_form_request_round_trips() -> None:
-    assert urllib.parse.parse_qs("nonce=1&pair=XBTUSD") == {"nonce": ["1"], "pair": ["XBTUSD"]}
+async def test_a_signed_form_body_carries_the_params_and_its_nonce_and_verifies() -> None:
+    subject = signer(MemoryNonceStore())
+    await subject.load_mark()
+    params = {"pair": "XBTUSD", "type": "buy", "volume": "0.01", "price": "50000.1", "cl_ord_id": "a b&c"}
+    signed = await subject.sign("/0/private/AddOrder", params, BodyFormat.FORM)
+    decoded = urllib.parse.parse_qs(signed.body)
+    assert decoded.pop("nonce") == [str(signed.nonce)]
+    assert decoded == {key: [value] for key, value in params.items()}  # "&" and " " survive the encoding
+    headers = dict(signed.headers)
+    assert headers["API-Key"] == API_KEY
+    assert verify("/0/private/AddOrder", signed.nonce, signed.body, SECRET, headers["API-Sign"])
 
 
 async def test_while_auth_sends_its_own_request_no_other_signature_is_handed_out() -> None:

@@ -16,14 +16,21 @@ from tradingbot_components.kraken.limits import (
     trading_cost,
 )
 
+# Kraken's published figures (docs.kraken.com, "Spot REST rate limits" and "Spot trading rate limits"):
+# tier -> (max, decay per second). Written down here from the documentation, not from our table.
+PUBLISHED_REST = {"starter": (15, 0.33), "intermediate": (20, 0.5), "pro": (20, 1.0)}
+PUBLISHED_TRADING = {"starter": (60, 1.0), "intermediate": (125, 2.34), "pro": (180, 3.75)}
 
-def test_tier_tables() -> None:
-    assert REST_LIMITS[Tier.STARTER] == CounterLimits(15, 0.33)
-    assert REST_LIMITS[Tier.INTERMEDIATE] == CounterLimits(20, 0.5)
-    assert REST_LIMITS[Tier.PRO] == CounterLimits(20, 1.0)
-    assert TRADING_LIMITS[Tier.STARTER] == CounterLimits(60, 1.0)
-    assert TRADING_LIMITS[Tier.INTERMEDIATE] == CounterLimits(125, 2.34)
-    assert TRADING_LIMITS[Tier.PRO] == CounterLimits(180, 3.75)
+
+@pytest.mark.parametrize("tier", list(Tier))
+def test_a_fresh_counter_admits_the_published_burst_then_one_call_per_decay(tier: Tier) -> None:
+    for table, published in ((REST_LIMITS, PUBLISHED_REST), (TRADING_LIMITS, PUBLISHED_TRADING)):
+        burst, decay = published[tier.value]
+        counter = DecayingCounter(table[tier], 1000.0)
+        assert all(counter.try_charge(1, 1000.0) for _ in range(burst))
+        assert not counter.try_charge(1, 1000.0), "one past the published max is refused"
+        assert not counter.try_charge(1, 1000.0 + 0.9 / decay), "before one point has decayed"
+        assert counter.try_charge(1, 1000.0 + 1.01 / decay), "once one point has decayed"
 
 
 @pytest.mark.parametrize(

@@ -13,15 +13,18 @@ from tradingbot_components.market_data.reconnect import KRAKEN_ATTEMPTS_PER_WIND
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_backoff_bounds(seed: int) -> None:
+def test_backoff_follows_krakens_advice(seed: int) -> None:
+    """Kraken: after a random drop reconnect at once, a handful of times; after that no more than once
+    every 5 s. Ours: 3 quick attempts within a quarter second, then never sooner than 5 s nor later than
+    a minute, growing with repeated failures."""
     policy = ReconnectPolicy()
     rng = random.Random(seed)
-    for attempt in range(1, policy.quick_attempts + 1):
-        assert 0.0 <= backoff_delay(attempt, policy, rng) <= policy.quick_jitter
-    for attempt in range(policy.quick_attempts + 1, 40):
-        ceiling = min(policy.cap, policy.floor * 2 ** (attempt - policy.quick_attempts - 1))
-        delay = backoff_delay(attempt, policy, rng)
-        assert max(policy.floor, ceiling / 2) <= delay <= ceiling <= policy.cap
+    quick = [backoff_delay(attempt, policy, rng) for attempt in range(1, 4)]
+    assert all(0.0 <= delay <= 0.25 for delay in quick)
+    later = [backoff_delay(attempt, policy, rng) for attempt in range(4, 40)]
+    assert all(5.0 <= delay <= 60.0 for delay in later)
+    assert min(later[-10:]) >= 30.0  # long outages back off to the cap's half at least
+    assert later[0] <= 5.0 + 1e-9  # the first slow attempt is at the floor
 
 
 def test_backoff_is_jittered() -> None:

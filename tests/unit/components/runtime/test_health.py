@@ -289,9 +289,27 @@ async def test_status_gauge_marks_the_current_status(
     assert values == {"healthy": 0, "degraded": 1, "unknown": 0, "unhealthy": 0}
 
 
-def test_many_monitors_can_share_a_process(clock: FakeClock) -> None:
-    for _ in range(3):
-        HealthMonitor(registry=CollectorRegistry(), now=clock).register_check("storage", Switch())
+async def test_many_monitors_can_share_a_process_each_with_its_own_metrics(clock: FakeClock) -> None:
+    """The metric names are the same; each monitor writes only to its own registry."""
+    registries = [CollectorRegistry() for _ in range(3)]
+    statuses = [HEALTHY, UNHEALTHY, DEGRADED]
+    for registry, status in zip(registries, statuses, strict=True):
+        monitor = HealthMonitor(registry=registry, now=clock)
+        monitor.register_check("storage", Switch(status))
+        await monitor.check_now()
+    for registry, status in zip(registries, statuses, strict=True):
+        current = registry.get_sample_value(
+            "tradingbot_component_status", {"component": "storage", "status": str(status)}
+        )
+        assert current == 1.0, (status, current)
+        others = [s for s in statuses if s is not status]
+        assert all(
+            registry.get_sample_value(
+                "tradingbot_component_status", {"component": "storage", "status": str(o)}
+            )
+            in (0.0, None)
+            for o in others
+        )
 
 
 async def test_snapshot_is_json_serialisable(monitor: HealthMonitor) -> None:

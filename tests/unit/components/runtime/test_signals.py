@@ -46,6 +46,9 @@ async def test_install_signal_handlers_delivers_the_signal_and_can_be_removed() 
         await async_wait_until(delivered, timeout=5, what="SIGUSR1 to reach the handler")
     finally:
         remove()
+    # Removed: the loop no longer handles SIGUSR1, and the handler in place before is back.
+    assert not loop.remove_signal_handler(signal.SIGUSR1)
+    assert signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL
 
 
 async def test_install_signal_handlers_runs_an_async_callback_as_a_task() -> None:
