@@ -165,7 +165,8 @@ def report(t2o: dict[str, object], rate: dict[str, object], duration: float, loo
     )
     return f"""## Trading path: tick to order, and the order rate against Kraken's trading counter
 
-Whole bot as real processes on 127.0.0.1 against the simulator (pro tier), commit `{commit("components", "bench/trading.py", "bench/strategies.py")}`, {machine()}.
+Whole bot as real processes on 127.0.0.1 against the simulator (pro tier), commit `{commit("components", "bench/trading.py", "bench/strategies.py")}`, {machine()},
+load average {os.getloadavg()[0]:.1f} at the end (the machine was shared with other work: latencies include that).
 
 **Tick to order** ({t2o["n"]} orders by `bench.strategies:Taker`, one small marketable order per decision): from
 the trader reading the market-data `/stream` message that triggered the decision to the AddOrder
