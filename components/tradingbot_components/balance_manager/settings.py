@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from tradingbot_components.config.process_settings import read_process_settings
 
 ENV_PREFIX = "TRADINGBOT_BALANCE_MANAGER_"
 
@@ -28,36 +30,9 @@ class BalanceManagerSettings:
         }
 
 
-def _seconds(variable: str, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{variable}: expected a number of seconds, got {raw!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise ValueError(f"{variable}: must be a finite number > 0, got {raw!r}")
-    return value
-
-
-def _amount(variable: str, raw: str) -> Decimal:
-    try:
-        value = Decimal(raw.strip())
-    except InvalidOperation:
-        raise ValueError(f"{variable}: expected a decimal amount such as 0.00001, got {raw!r}") from None
-    if not value.is_finite() or value < 0:
-        raise ValueError(f"{variable}: must be a finite amount >= 0, got {raw!r}")
-    return value
-
-
 def read_balance_manager_settings(environ: Mapping[str, str]) -> BalanceManagerSettings:
     """Settings with environment overrides; raises ValueError as `VARIABLE: reason`."""
-    values: dict[str, object] = {}
-    for field in fields(BalanceManagerSettings):
-        variable = ENV_PREFIX + field.name.upper()
-        raw = environ.get(variable)
-        if raw is None or not raw.strip():
-            continue
-        values[field.name] = _amount(variable, raw) if field.name == "dust" else _seconds(variable, raw)
-    settings = BalanceManagerSettings(**values)  # type: ignore[arg-type]
+    settings = read_process_settings(BalanceManagerSettings, ENV_PREFIX, environ)
     if settings.max_age <= settings.reconcile_interval:
         raise ValueError(
             f"{ENV_PREFIX}MAX_AGE: must be longer than {ENV_PREFIX}RECONCILE_INTERVAL "

@@ -8,8 +8,9 @@ least half of them failed (a flaky exchange that still answers some calls).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
+from tradingbot_components.config.process_settings import read_process_settings
 from tradingbot_components.config.schema import CircuitBreakerConfig
 from tradingbot_components.kraken.breaker import BreakerState
 from tradingbot_components.kraken.limits import REST_LIMITS, TRADING_LIMITS, CounterLimits, Tier
@@ -39,20 +40,7 @@ class GatewaySettings:
 
 def read_gateway_settings(environ: Mapping[str, str]) -> GatewaySettings:
     """`GatewaySettings` with environment overrides; raises ValueError naming the variable and the reason."""
-    values: dict[str, float] = {}
-    for field in fields(GatewaySettings):
-        variable = ENV_PREFIX + field.name.upper()
-        raw = environ.get(variable)
-        if raw is None or not raw.strip():
-            continue
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ValueError(f"{variable}: expected a number of seconds, got {raw!r}") from None
-        if not value > 0:
-            raise ValueError(f"{variable}: must be > 0, got {raw!r}")
-        values[field.name] = value
-    return GatewaySettings(**values)
+    return read_process_settings(GatewaySettings, ENV_PREFIX, environ)
 
 
 def breaker_settings(config: CircuitBreakerConfig) -> dict[str, float | int]:

@@ -4,9 +4,10 @@ it reads from the config for every decision. Pure."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from decimal import Decimal
 
+from tradingbot_components.config.process_settings import read_process_settings
 from tradingbot_components.config.schema import TradingConfig
 from tradingbot_components.strategy.api import Limits
 from tradingbot_components.strategy.loading import DEFAULT_STRATEGY
@@ -30,20 +31,7 @@ class TraderSettings:
 
 def read_trader_settings(environ: Mapping[str, str]) -> TraderSettings:
     """Settings with environment overrides; raises ValueError naming the variable and the reason."""
-    values: dict[str, float] = {}
-    for field in fields(TraderSettings):
-        variable = ENV_PREFIX + field.name.upper()
-        raw = environ.get(variable)
-        if raw is None or not raw.strip():
-            continue
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ValueError(f"{variable}: expected a number, got {raw!r}") from None
-        if not value > 0:
-            raise ValueError(f"{variable}: must be > 0, got {raw!r}")
-        values[field.name] = value
-    settings = TraderSettings(**values)
+    settings = read_process_settings(TraderSettings, ENV_PREFIX, environ)
     low, high = DEADLINE_RANGE
     if not low <= settings.order_deadline <= high:
         raise ValueError(f"{ENV_PREFIX}ORDER_DEADLINE: must be from {low:g} to {high:g} s (Kraken's range)")

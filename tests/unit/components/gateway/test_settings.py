@@ -81,7 +81,7 @@ def test_process_knobs_come_from_the_environment() -> None:
     assert read_gateway_settings({}) == GatewaySettings()
     tuned = read_gateway_settings({"TRADINGBOT_GATEWAY_REQUEST_TIMEOUT": "1.5", "OTHER": "x"})
     assert tuned.request_timeout == 1.5 and tuned.auth_timeout == GatewaySettings().auth_timeout
-    with pytest.raises(ValueError, match="TRADINGBOT_GATEWAY_AUTH_TIMEOUT: must be > 0"):
+    with pytest.raises(ValueError, match="TRADINGBOT_GATEWAY_AUTH_TIMEOUT: must be a finite number > 0"):
         read_gateway_settings({"TRADINGBOT_GATEWAY_AUTH_TIMEOUT": "0"})
     with pytest.raises(ValueError, match="expected a number"):
         read_gateway_settings({"TRADINGBOT_GATEWAY_REQUEST_TIMEOUT": "soon"})
