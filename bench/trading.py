@@ -53,7 +53,6 @@ def tick_to_order(decisions: int) -> dict[str, object]:
                 Path(tmp),
                 tier="pro",
                 trader_args=("--strategy", "bench.strategies:Taker"),
-                trader_env={"TRADINGBOT_SYSTEM_LOG_LEVEL": "DEBUG"},
             )
             assert bot.trader is not None
             trader = bot.trader

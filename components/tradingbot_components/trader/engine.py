@@ -283,8 +283,8 @@ class TradingEngine:
                 latency = max(0.0, placement.answered_at - quote.received_at)
                 self.metrics.tick_to_order.observe(latency)
                 self.metrics.gateway_wait.observe(placement.waited)
-                log.debug(
-                    "tick to order %.6fs (gateway wait %.6fs)",
+                log.info(
+                    "order acknowledged %.6fs after the quote (gateway wait %.6fs)",
                     latency,
                     placement.waited,
                     extra={
