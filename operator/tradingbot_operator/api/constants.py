@@ -35,5 +35,8 @@ class Annotations:
     CONFIG_GENERATION = f"{GROUP}/config-generation"
     # Set on the pod template to restart a component (recovery, retries, manual restarts).
     RESTARTED_AT = f"{GROUP}/restartedAt"
+    # On a Deployment: the startup attempt (spec generation) that scaled it up from zero. Written with the scale-up
+    # itself, so an operator killed before it records the start in status still knows what to roll back.
+    STARTED_BY = f"{GROUP}/started-by-attempt"
     # Set on the TradingBot by users or `kubectl tradingbot restart`: "<component>" or "all".
     RESTART_REQUEST = f"{GROUP}/restart"

@@ -197,6 +197,7 @@ def plan_bot(bot: BotInput, observed: Observed, operator_image: str, now: dateti
             continue
         current = observed.deployments.get(plan.name)
         restarted_at = stamp if plan.name in restarts else (current.restarted_at if current else None)
+        attempt = decision.startup.generation if plan.name in decision.startup.started else None
         objects.append(
             desired.deployment(
                 identity,
@@ -205,6 +206,7 @@ def plan_bot(bot: BotInput, observed: Observed, operator_image: str, now: dateti
                 restart_hash(document, plan.name, plan.builtin),
                 restarted_at,
                 spec.startup.phase_timeout_seconds,
+                started_by=attempt or (current.started_by if current else None),
             )
         )
     known = {p.name for p in plans}

@@ -259,7 +259,9 @@ def deployment(
     config_hash: str,
     restarted_at: str | None,
     progress_deadline: int,
+    started_by: int | None = None,
 ) -> dict[str, Any]:
+    """`started_by`: the startup attempt that scaled the component up (kept on the Deployment, see lifecycle)."""
     template_annotations = {Annotations.CONFIG_HASH: config_hash}
     if restarted_at:
         template_annotations[Annotations.RESTARTED_AT] = restarted_at
@@ -294,11 +296,14 @@ def deployment(
         pod_spec["tolerations"] = [dict(t) for t in plan.tolerations]
     # Single writers (nonce sequencer, SQLite file) must never overlap during a rollout.
     single_writer = plan.name in ("auth", "storage")
+    meta = _meta(bot, bot.child(plan.name), plan.name, plan.phase.value)
+    if started_by is not None:
+        meta["annotations"] = {Annotations.STARTED_BY: str(started_by)}
     return stamp(
         {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": _meta(bot, bot.child(plan.name), plan.name, plan.phase.value),
+            "metadata": meta,
             "spec": {
                 "replicas": replicas,
                 "revisionHistoryLimit": 3,

@@ -110,7 +110,7 @@ def decide(
         return _teardown(plans, graph, observed, ratchet, startup, stop, Outcome.STOPPING)
     if startup.failed:
         if policy.rollback_on_failure:
-            stop = [name for name in startup.started if observed.running(name)]
+            stop = [name for name in started_by_attempt(plans, observed, startup) if observed.running(name)]
             return _teardown(plans, graph, observed, ratchet, startup, stop, Outcome.ROLLING_BACK)
         return _hold(plans, observed, ratchet, startup)
     return _start(plans, graph, observed, memory, ratchet, startup, policy, now, held)
@@ -118,6 +118,22 @@ def decide(
 
 def replace_startup(startup: StartupStatus, **changes: object) -> StartupStatus:
     return startup.model_copy(update=changes)
+
+
+def started_by_attempt(
+    plans: Sequence[ComponentPlan], observed: Observed, startup: StartupStatus
+) -> list[str]:
+    """What this attempt started: as recorded in status, plus every Deployment marked as scaled up by it.
+
+    The mark is written with the scale-up itself and the record only with the status afterwards, so after a
+    crash between the two the mark is what remembers (and what a rollback must stop).
+    """
+    started = list(startup.started)
+    for plan in plans:
+        deployment = observed.deployments.get(plan.name)
+        if deployment and deployment.started_by == startup.generation and plan.name not in started:
+            started.append(plan.name)
+    return started
 
 
 def _start(
@@ -134,7 +150,7 @@ def _start(
     events: list[Event] = []
     failed = set(startup.failed_components)
     blocked = set().union(*(dependents(graph, f) for f in failed)) if failed else set()
-    started = list(startup.started)
+    started = started_by_attempt(plans, observed, startup)
     replicas: dict[str, int] = {}
     verdicts: dict[str, ComponentVerdict] = {}
     core_ready = observed.credentials_present

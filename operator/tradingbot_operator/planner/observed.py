@@ -39,6 +39,7 @@ class ObservedDeployment:
     restarted_at: str | None = None
     progress_deadline_exceeded: bool = False
     uid: str = ""
+    started_by: int | None = None  # the startup attempt that scaled it up (Annotations.STARTED_BY)
 
     @property
     def rolled_out_ready(self) -> bool:
@@ -78,6 +79,7 @@ def _int(value: Any, default: int = 0) -> int:
 def from_deployment(body: Mapping[str, Any]) -> ObservedDeployment:
     meta, spec, status = body.get("metadata", {}), body.get("spec", {}), body.get("status", {}) or {}
     template_annotations = (spec.get("template", {}).get("metadata", {}) or {}).get("annotations") or {}
+    started_by = (meta.get("annotations") or {}).get(Annotations.STARTED_BY)
     conditions = status.get("conditions") or []
     return ObservedDeployment(
         component=(meta.get("labels") or {}).get(Labels.COMPONENT, ""),
@@ -94,6 +96,7 @@ def from_deployment(body: Mapping[str, Any]) -> ObservedDeployment:
             for c in conditions
         ),
         uid=meta.get("uid", ""),
+        started_by=_int(started_by) if started_by is not None else None,
     )
 
 

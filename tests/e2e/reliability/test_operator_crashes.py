@@ -37,6 +37,13 @@ def _deployments_of(bots: Bots, name: str) -> int:
     )
 
 
+def _replicas_of(bots: Bots, name: str) -> set[int]:
+    deployments = bots.apps.list_namespaced_deployment(
+        bots.namespace, label_selector=f"app.kubernetes.io/instance={name}"
+    ).items
+    return {d.spec.replicas for d in deployments}
+
+
 def run_round(bots: Bots, prefix: str, rng: random.Random) -> tuple[list[BotExpectation], list[str]]:
     """One round of the lifecycle for five bots; returns what must survive and what must be gone."""
     hot, restarting, early_delete, late_delete, doomed = (f"{prefix}-{x}" for x in "abcde")
@@ -58,9 +65,16 @@ def run_round(bots: Bots, prefix: str, rng: random.Random) -> tuple[list[BotExpe
     bots.wait_ready(late_delete, timeout=STEP)
     bots.delete(late_delete)
 
-    # Rollback: the doomed bot times out, retries once, fails and scales down; then its spec is fixed.
-    bots.wait_for(doomed, lambda s: s.get("phase") == "Failed", timeout=STEP, what=f"{doomed} to roll back")
-    bots.patch(doomed, {"spec": {"components": [{"name": "gateway"}]}})
+    # Rollback: the doomed bot times out, retries once, fails and scales down everything its attempt started
+    # (kills between starting a component and recording it must not hide it); then its spec is fixed.
+    wait_until(
+        lambda: _phase(bots, doomed) == "Failed" and _replicas_of(bots, doomed) == {0},
+        timeout=STEP,
+        what=f"{doomed} to fail and roll back completely",
+    )
+    bots.patch(
+        doomed, {"spec": {"components": [{"name": "gateway"}], "startup": {"phaseTimeoutSeconds": 300}}}
+    )
 
     # A second config change on a bot that may be Ready by now.
     profit_again = round(rng.uniform(0.001, 0.05), 4)

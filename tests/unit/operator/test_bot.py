@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from tests.unit.operator.world import T0
@@ -310,3 +311,39 @@ def test_safe_mode_is_a_planned_degradation_not_a_critical_failure() -> None:
     assert _critical(healed, "trader") == []
     latest = next(a for a in healed.status["alerts"] if a["component"] == "trader")
     assert (latest["reason"], latest["severity"]) == ("ComponentRecovered", "info")
+
+
+def test_what_an_attempt_started_survives_a_crash_before_its_status_was_written() -> None:
+    """The operator scales storage and exchange-sim up, then dies before writing status: the restarted
+    operator must still count them as started by this attempt, so a failed attempt rolls them back."""
+    spec = {
+        "startup": {"phaseTimeoutSeconds": 5, "maxRetries": 0, "rollbackOnFailure": True},
+        "components": [{"name": "auth", "nodeSelector": {"nowhere": "true"}}],
+    }
+    first = plan(spec)
+    infrastructure = by_kind(first, "Deployment")
+    assert set(infrastructure) == {"kraken-storage", "kraken-exchange-sim"}
+    for deployment in infrastructure.values():
+        assert deployment["metadata"]["annotations"]["tradingbot.dev/started-by-attempt"] == "1"
+    # The status of `first` is lost; the Deployments it applied exist and become Ready.
+    applied = {
+        d["metadata"]["labels"]["app.kubernetes.io/component"]: _ready(d) for d in infrastructure.values()
+    }
+    observed = Observed(
+        deployments={c: from_deployment(d) for c, d in applied.items()},
+        pods={c: (ObservedPod(f"{c}-0", c, ready=True, terminating=False),) for c in applied},
+    )
+    after_crash = plan(spec, status={}, observed=observed)
+    assert after_crash.status["startup"]["started"] == ["storage", "exchange-sim", "auth"]
+    # auth never becomes Ready: the attempt fails and rolls back everything it started, the unrecorded ones too.
+    bot = BotInput("kraken", NS, 1, spec, after_crash.status, uid="uid-1")
+    failed = plan_bot(bot, observed, "img:1", T0 + timedelta(seconds=10))
+    assert failed.status["startup"]["failed"]
+    replicas = {
+        d["metadata"]["labels"]["app.kubernetes.io/component"]: d["spec"]["replicas"]
+        for d in failed.objects
+        if d["kind"] == "Deployment"
+    }
+    assert replicas == {"storage": 0, "exchange-sim": 0}
+    rollback = next(e for e in failed.events if e.reason == "RollbackStarted")
+    assert "storage" in rollback.message and "exchange-sim" in rollback.message
