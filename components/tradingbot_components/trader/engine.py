@@ -268,6 +268,7 @@ class TradingEngine:
         if rules is None:
             self._refuse(f"{intent.pair} is not a traded pair")
             return
+        decided_at = self._clock()
         balances = await self.refresh_balances()
         decision = check_order(
             intent, rules, self.holdings.get(intent.pair) or Holding(), self._limits(), balances
@@ -289,6 +290,7 @@ class TradingEngine:
                     placement.waited,
                     extra={
                         "tick_to_order": latency,
+                        "decision_to_ack": max(0.0, placement.answered_at - decided_at),
                         "gateway_wait": placement.waited,
                         "cl_ord_id": placement.order.cl_ord_id if placement.order else None,
                     },
