@@ -69,7 +69,7 @@ class AuditLog:
 
     def events(self, user: str) -> list[dict[str, Any]]:
         with Path(self.path).open("rb") as log:
-            log.seek(self.offset)
+            log.seek(self.offset if self.path.stat().st_size >= self.offset else 0)  # rotated: a new file
             lines = log.read().splitlines()
         found = []
         for line in lines:
