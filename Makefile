@@ -80,9 +80,11 @@ test: setup binaries node lint ## everything CI runs: lint, then all tests on a 
 chaos: setup binaries ## long forms of the reliability tests: >= 20 operator kills, 2000 fuzzed manifests, a 90 s apiserver outage
 	TRADINGBOT_REAL_NODE=$${TRADINGBOT_REAL_NODE:-0} hack/run-tests.sh --chaos tests/e2e/reliability $(PYTEST_ARGS)
 
-# Needs PyPI's JSON API (the advisory data); --strict fails when any package could not be checked.
+# Needs PyPI's JSON API (the advisory data); --strict fails when any package could not be checked. The project
+# itself (installed editable, not on PyPI) is left out by auditing the frozen list of everything else.
 audit: setup ## pip-audit the virtualenv's packages against PyPI's vulnerability data
-	$(VENV)/bin/pip-audit --strict --skip-editable --progress-spinner off
+	$(VENV)/bin/pip freeze --exclude-editable > $(VENV)/audited-requirements.txt
+	$(VENV)/bin/pip-audit --strict --progress-spinner off --no-deps --disable-pip -r $(VENV)/audited-requirements.txt
 
 demo: setup cluster-up ## local cluster + operator + a paper-trading bot that reaches Ready (real pods on a real node)
 	hack/image.sh all --if-possible >/dev/null
