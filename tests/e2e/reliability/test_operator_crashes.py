@@ -29,19 +29,18 @@ def _phase(bots: Bots, name: str) -> str:
     return bots.status(name).get("phase", "")
 
 
+def _deployments(bots: Bots, name: str) -> list[Any]:
+    return bots.apps.list_namespaced_deployment(
+        bots.namespace, label_selector=f"app.kubernetes.io/instance={name}"
+    ).items
+
+
 def _deployments_of(bots: Bots, name: str) -> int:
-    return len(
-        bots.apps.list_namespaced_deployment(
-            bots.namespace, label_selector=f"app.kubernetes.io/instance={name}"
-        ).items
-    )
+    return len(_deployments(bots, name))
 
 
 def _replicas_of(bots: Bots, name: str) -> set[int]:
-    deployments = bots.apps.list_namespaced_deployment(
-        bots.namespace, label_selector=f"app.kubernetes.io/instance={name}"
-    ).items
-    return {d.spec.replicas for d in deployments}
+    return {d.spec.replicas for d in _deployments(bots, name)}
 
 
 def run_round(bots: Bots, prefix: str, rng: random.Random) -> tuple[list[BotExpectation], list[str]]:
