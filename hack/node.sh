@@ -3,6 +3,9 @@
 # so pods run as real containers. Sourced by hack/cluster.sh, whose helpers (log, start, pid_of, wait_for,
 # kubectl, pick_ports, write_kubeconfig) and variables ($D, $CACHE, versions) it uses.
 #
+# This file: settings, the preflight (can a node run here, and if not, why), the machine-wide claim and lock,
+# node_up/node_down/node_status. hack/node/start.sh starts the parts; hack/node/cleanup.sh undoes them.
+#
 # One real node per machine: the bridge, the iptables chains and the cgroup tree have fixed names. The first
 # cluster to come up takes it (a claim file under /run); others say so and run with kwok nodes only.
 # Everything it makes is undone by node_down: processes, mounts, the bridge, iptables chains, cgroups, sysctls.

@@ -128,3 +128,21 @@ def test_pods_reach_each_other_through_service_names(
     answer: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     service = real_bots.core.read_namespaced_service(f"{BOT}-storage", real_bots.namespace)
     assert answer == {"ip": service.spec.cluster_ip, "status": 200}
+
+
+def test_the_whole_example_bot_reaches_ready_on_real_pods(
+    real_cluster: RealCluster, real_bots: Bots, infrastructure: dict[str, client.V1Pod]
+) -> None:
+    """Every phase after Infrastructure too: auth, gateway, market-data, balance-manager, portfolio, trader."""
+
+    def ready() -> dict[str, Any] | None:
+        condition = real_bots.condition(BOT, "Ready")
+        return condition if condition and condition["status"] == "True" else None
+
+    wait_until(ready, timeout=300, interval=2, what=f"{BOT} Ready with every component on real pods")
+    assert real_bots.status(BOT)["ready"] == "8/8"
+    pods = real_bots.core.list_namespaced_pod(
+        real_bots.namespace, label_selector=f"app.kubernetes.io/instance={BOT}"
+    )
+    real_nodes = real_cluster.real_nodes()
+    assert len(pods.items) == 8 and all(p.spec.node_name in real_nodes for p in pods.items)
