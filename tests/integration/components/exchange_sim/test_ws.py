@@ -204,7 +204,9 @@ async def test_executions_and_balances_after_add_order(sim_factory: Factory) -> 
         ({"order_qty": 0.00001}, "EOrder:Order minimum not met"),  # below BTC/USD's ordermin
     ],
 )
-async def test_ws_order_rejections(sim_factory: Factory, error_order: dict[str, object], expected: str) -> None:
+async def test_ws_order_rejections(
+    sim_factory: Factory, error_order: dict[str, object], expected: str
+) -> None:
     sim = sim_factory(balances="USD=100")
     token = sim.ws_token()
     async with aiohttp.ClientSession() as session, session.ws_connect(sim.url_ws) as ws:
