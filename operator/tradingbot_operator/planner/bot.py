@@ -19,10 +19,10 @@ from tradingbot_operator.api.status import (
 )
 from tradingbot_operator.api.types import ExchangeMode, TradingBotSpec
 from tradingbot_operator.planner import desired
-from tradingbot_operator.planner.catalog import resolve_components
+from tradingbot_operator.planner.catalog import ComponentPlan, resolve_components
 from tradingbot_operator.planner.conditions import ConditionUpdate, merge_conditions
 from tradingbot_operator.planner.config import digest, effective_config, public_document, restart_hash
-from tradingbot_operator.planner.graph import SpecProblem, dependency_graph, startup_order, validate
+from tradingbot_operator.planner.graph import Graph, SpecProblem, dependency_graph, startup_order, validate
 from tradingbot_operator.planner.health import Assessment, assess, health_events, resuming_from_safe_mode
 from tradingbot_operator.planner.lifecycle import Decision, Event, Memory, Mode, Outcome, decide
 from tradingbot_operator.planner.observed import Observed
@@ -118,20 +118,39 @@ def _dump(status: TradingBotStatus) -> dict[str, Any]:
     return status.model_dump(by_alias=True, mode="json", exclude_none=True)
 
 
-def plan_bot(bot: BotInput, observed: Observed, operator_image: str, now: datetime) -> Plan:
-    previous = _previous_status(bot.status)
+@dataclass(frozen=True)
+class CheckedSpec:
+    """A spec that validated, with its components in startup order and their dependency graph."""
+
+    spec: TradingBotSpec
+    plans: list[ComponentPlan]
+    graph: Graph
+
+
+def check_spec(raw: Mapping[str, Any], operator_image: str) -> CheckedSpec | list[SpecProblem]:
+    """Validate a spec as `plan_bot` does (schema, then the graph checks); the problems carry field paths.
+
+    Both shells use it: the operator through `plan_bot`, the local runner also before it starts anything.
+    """
     try:
-        spec = TradingBotSpec.model_validate(bot.spec)
+        spec = TradingBotSpec.model_validate(raw)
     except ValidationError as error:
-        return _invalid(bot, previous, _problems_from(error), now)
+        return _problems_from(error)
     plans = resolve_components(spec, operator_image)
     problems = validate(plans)
     if problems:
-        return _invalid(bot, previous, problems, now)
-
+        return problems
     graph = dependency_graph(plans)
     order = startup_order(plans, graph)
-    plans = sorted(plans, key=lambda p: order.index(p.name))
+    return CheckedSpec(spec, sorted(plans, key=lambda p: order.index(p.name)), graph)
+
+
+def plan_bot(bot: BotInput, observed: Observed, operator_image: str, now: datetime) -> Plan:
+    previous = _previous_status(bot.status)
+    checked = check_spec(bot.spec, operator_image)
+    if not isinstance(checked, CheckedSpec):
+        return _invalid(bot, previous, checked, now)
+    spec, plans, graph = checked.spec, checked.plans, checked.graph
     secret = (
         spec.exchange.credentials_secret
         if spec.exchange.mode == ExchangeMode.LIVE

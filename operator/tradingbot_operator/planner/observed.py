@@ -6,7 +6,7 @@ The reconciler builds these from API objects (`from_deployment`, `from_pod`); th
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tradingbot_operator.api.constants import Annotations, Labels
@@ -143,5 +143,30 @@ def observe(
     return Observed(
         deployments={d.component: d for d in map(from_deployment, deployments)},
         pods={name: tuple(sorted(found, key=lambda p: p.name)) for name, found in by_component.items()},
+        credentials_present=credentials_present,
+    )
+
+
+def group_snapshots(
+    deployments: Iterable[ObservedDeployment],
+    pods: Iterable[ObservedPod],
+    credentials_present: bool,
+    seen_ready: set[str],
+) -> Observed:
+    """Group snapshots by component and mark the pods seen Ready before (remembered in `seen_ready`, which is
+    updated: pods that are gone are forgotten). Health counts a pod seen Ready and NotReady now as failed at
+    once; both shells (the kopf reconciler and the local runner) observe through this."""
+    grouped: dict[str, list[ObservedPod]] = {}
+    current = list(pods)
+    seen_ready &= {p.name for p in current}
+    for pod in current:
+        if pod.ready:
+            seen_ready.add(pod.name)
+        elif pod.name in seen_ready:
+            pod = replace(pod, was_ready=True)
+        grouped.setdefault(pod.component, []).append(pod)
+    return Observed(
+        deployments={d.component: d for d in deployments},
+        pods={name: tuple(sorted(found, key=lambda p: p.name)) for name, found in grouped.items()},
         credentials_present=credentials_present,
     )

@@ -10,7 +10,6 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,34 +18,10 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from tradingbot_operator.api.constants import Annotations, Labels
 from tradingbot_operator.planner.bot import BotInput, Plan, credentials_secret, plan_bot
-from tradingbot_operator.planner.observed import Observed, ObservedDeployment, ObservedPod
+from tradingbot_operator.planner.observed import Observed, ObservedDeployment, ObservedPod, group_snapshots
 from tradingbot_operator.reconciler.context import BotKey, OperatorContext
 
 log = logging.getLogger(__name__)
-
-
-def _observe(
-    deployments: Iterable[ObservedDeployment],
-    pods: Iterable[ObservedPod],
-    credentials_present: bool,
-    seen_ready: set[str],
-) -> Observed:
-    """Group the indexed snapshots; mark pods this process has seen Ready before (kept in `seen_ready`)."""
-    grouped: dict[str, list[ObservedPod]] = {}
-    current = list(pods)
-    names = {p.name for p in current}
-    seen_ready &= names  # forget pods that are gone
-    for pod in current:
-        if pod.ready:
-            seen_ready.add(pod.name)
-        elif pod.name in seen_ready:
-            pod = replace(pod, was_ready=True)
-        grouped.setdefault(pod.component, []).append(pod)
-    return Observed(
-        deployments={d.component: d for d in deployments},
-        pods={name: tuple(sorted(found, key=lambda p: p.name)) for name, found in grouped.items()},
-        credentials_present=credentials_present,
-    )
 
 
 async def _credentials(ctx: OperatorContext, body: Mapping[str, Any], owner: dict[str, Any]) -> bool:
@@ -91,7 +66,7 @@ async def reconcile(
         "blockOwnerDeletion": True,
     }
     present = True if deleting else await _credentials(ctx, body, owner)
-    observed = _observe(deployments, pods, present, ctx.seen_ready.setdefault(key, set()))
+    observed = group_snapshots(deployments, pods, present, ctx.seen_ready.setdefault(key, set()))
     previous_status = ctx.statuses.get(key, body.get("status") or {})
     bot = BotInput(
         name=meta["name"],

@@ -347,3 +347,17 @@ def test_what_an_attempt_started_survives_a_crash_before_its_status_was_written(
     assert replicas == {"storage": 0, "exchange-sim": 0}
     rollback = next(e for e in failed.events if e.reason == "RollbackStarted")
     assert "storage" in rollback.message and "exchange-sim" in rollback.message
+
+
+def test_check_spec_gives_plans_in_startup_order_or_the_problems_with_paths() -> None:
+    from tradingbot_operator.planner.bot import CheckedSpec, check_spec
+
+    checked = check_spec({}, "img")
+    assert isinstance(checked, CheckedSpec)
+    assert [p.name for p in checked.plans][:3] == ["storage", "exchange-sim", "auth"]
+    problems = check_spec({"components": [{"name": "trader", "dependsOn": ["ghost"]}]}, "img")
+    assert not isinstance(problems, CheckedSpec)
+    assert problems[0].path == "spec.components[0].dependsOn"
+    schema = check_spec({"config": {"trading": {"profit_target": 2}}}, "img")
+    assert not isinstance(schema, CheckedSpec)
+    assert schema[0].path == "spec.config.trading.profit_target"
