@@ -1,0 +1,3 @@
+from tests.integration.local.runner import local_bot
+
+__all__ = ["local_bot"]

@@ -1,0 +1,134 @@
+"""`tradingbot run` on the example config, as a user sees it: Healthy, a child killed and restarted with an
+alert, a broken file that changes nothing, hot and restart changes, a refused second run, and SIGTERM
+stopping the components in reverse phase order with no process left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.integration.local.runner import EXAMPLE, RunningBot, alive, tradingbot
+
+PHASE_ORDER = [
+    "storage",
+    "exchange-sim",
+    "auth",
+    "gateway",
+    "market-data",
+    "balance-manager",
+    "portfolio",
+    "trader",
+]
+
+
+def pids(bot: RunningBot) -> dict[str, int | None]:
+    return {name: bot.pid(name) for name in PHASE_ORDER}
+
+
+def test_the_example_runs_heals_reloads_and_stops_in_reverse_order(local_bot, tmp_path: Path) -> None:
+    config = tmp_path / "kraken-local.yaml"
+    shutil.copy(EXAMPLE, config)
+    bot = local_bot(config)
+    bot.wait_healthy()
+    assert bot.status()["ready"] == "8/8" and bot.status()["phase"] == "Running"
+    console = bot.console()
+    assert "starting storage (Infrastructure)" in console and "StartupComplete" in console
+    started = [
+        line.split("starting ")[1].split(" ")[0] for line in bot.events() if "ComponentStarting" in line
+    ]
+    assert started == PHASE_ORDER
+
+    # A second run of the same bot refuses to start, and says who runs it.
+    second = tradingbot("run", str(config), state=bot.state_root, timeout=60)
+    assert second.returncode == 4, second.stderr
+    assert "already running" in second.stderr and str(bot.process.pid) in second.stderr
+
+    # The one-shot health check reads the running bot: the plugin's table and exit codes.
+    check = tradingbot("run", str(config), "--health-check", state=bot.state_root)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.startswith("kraken-local: Healthy (all components healthy)")
+    as_json = json.loads(
+        tradingbot("run", str(config), "--health-check", "-o", "json", state=bot.state_root).stdout
+    )
+    assert as_json["health"] == "Healthy" and len(as_json["components"]) == 8
+
+    # kill -9 of a child: detected, restarted, alerted; the bot heals.
+    before = pids(bot)
+    victim = before["portfolio"]
+    assert victim is not None
+    os.kill(victim, signal.SIGKILL)
+    # The pod seen Ready is NotReady now: Unhealthy at once, and recovery restarts it (the planner's budget).
+    bot.wait(
+        lambda: (
+            {"ComponentUnhealthy", "RecoveryRestart"}
+            <= {a["reason"] for a in bot.alerts() if a["component"] == "portfolio"}
+        ),
+        "the alerts about portfolio",
+        30,
+    )
+    critical = next(a for a in bot.alerts() if a["reason"] == "ComponentUnhealthy")
+    assert critical["severity"] == "critical" and "NotReady" in critical["message"]
+    bot.wait_healthy(90)
+    assert bot.pid("portfolio") not in (None, victim)
+    assert bot.row("portfolio")["lastRecovery"]["action"] == "Restart"
+    assert not alive(victim)
+
+    # A broken file leaves the running bot untouched and says why.
+    steady = pids(bot)
+    good = config.read_text()
+    config.write_text(good.replace("profit_target: 0.005", "profit_target: [0.005"))
+    bot.wait(lambda: bot.report().get("rejection"), "the broken file to be reported", 15)
+    assert re.search(r"kraken-local\.yaml:\d+:\d+: invalid YAML", bot.report()["rejection"])
+    assert bot.condition("ConfigValid")["status"] == "False"
+    assert pids(bot) == steady and bot.status()["health"] == "Healthy"
+    assert any(a["reason"] == "InvalidSpec" for a in bot.alerts())
+    status_text = tradingbot("status", str(config), state=bot.state_root)
+    assert "Config file rejected" in status_text.stdout
+
+    # A hot change applies in place: every component runs the new generation, no process restarted.
+    config.write_text(good.replace("profit_target: 0.005", "profit_target: 0.006"))
+    bot.wait(lambda: bot.report().get("rejection") is None, "the fixed file to be taken", 15)
+    generation = bot.status()["config"]["generation"]
+    assert generation >= 2
+    bot.wait(
+        lambda: all(r.get("configGeneration") == generation for r in bot.status()["components"]),
+        "every component to run the new config generation",
+        30,
+    )
+    assert pids(bot) == steady
+
+    # A restart field restarts exactly its readers (storage.sqlite_path: storage alone).
+    moved = tmp_path / "moved.db"
+    changed = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    config.write_text(good + f"storage: {{sqlite_path: {moved}}}\n")
+    bot.wait(lambda: bot.pid("storage") not in (None, steady["storage"]), "storage to restart", 60)
+    bot.wait_healthy(90)
+    assert moved.exists()
+    # Others keep their process, unless recovery restarted one that lost storage meanwhile (its own alert).
+    after = pids(bot)
+    recovered = {a["component"] for a in bot.alerts() if a["reason"] == "RecoveryRestart"} - {"portfolio"}
+    recovered |= {
+        r["name"]
+        for r in bot.status()["components"]
+        if (r.get("lastRecovery") or {}).get("time", "") > changed
+    }
+    kept = [n for n in PHASE_ORDER if n != "storage" and n not in recovered]
+    assert {n: after[n] for n in kept} == {n: steady[n] for n in kept}, recovered
+
+    # SIGTERM: reverse phase order, each phase gone before the next stops; nothing left running.
+    children = set(bot.pids)
+    bot.process.send_signal(signal.SIGTERM)
+    assert bot.process.wait(120) == 0, bot.console()
+    stopping = [
+        line.split("stopping ")[1].split(" ")[0] for line in bot.events() if "ComponentStopping" in line
+    ]
+    assert stopping.index("trader") < stopping.index("portfolio") < stopping.index("balance-manager")
+    assert max(stopping.index("gateway"), stopping.index("market-data")) < stopping.index("auth")
+    assert stopping.index("auth") < min(stopping.index("storage"), stopping.index("exchange-sim"))
+    assert [name for name in children if alive(name)] == []
+    assert "stopped" in bot.console().splitlines()[-1]
