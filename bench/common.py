@@ -33,7 +33,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def ensure_cluster() -> local_cluster.LocalCluster:
-    state = ROOT / ".cluster"
+    state = Path(os.environ.get("TRADINGBOT_CLUSTER_DIR", ROOT / ".cluster"))
     if local_cluster.is_running(state):
         return local_cluster.LocalCluster(state)
     return local_cluster.start(state)

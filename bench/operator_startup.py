@@ -1,14 +1,15 @@
 """Benchmark: TradingBot apply -> Ready, against the same Deployments applied unordered (the floor).
 
-For N bots (1 and 20) on the local control plane, side by side in one run:
+For N bots (1, 20 and 100 - that is 800 Deployments) on the local control plane, side by side in one run:
   operator  - create N TradingBots; the operator starts each bot's components phase by phase; stop when every
               bot's Ready condition is True (observed through a watch).
   baseline  - `kubectl apply` the very same objects (ConfigMap, RBAC, Services, Deployments, Secret) for N bots
               at once, unordered, then `kubectl rollout status` until all are available.
 The ratio operator/baseline is the cost of phasing. Also reported: API requests per bot made by the operator
-(from the apiserver audit log, its own identity), and the operator's CPU time and RSS.
+(from the apiserver audit log, its own identity), the operator's CPU time and RSS, and the writes it makes while
+every bot is Ready and nothing changes (IDLE seconds after the last run of each size; must be 0).
 
-usage: python -m bench.operator_startup [--bots 1 20] [--runs 3]
+usage: python -m bench.operator_startup [--bots 1 20 100] [--runs 3] [--idle 60]
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def run_baseline(cluster: LocalCluster, namespace: str, bots: int) -> float:
     items = [obj for i in range(bots) for obj in baseline_objects(f"b{i}", namespace)]
     manifest = json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
     started = time.perf_counter()
-    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=manifest)
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=manifest, timeout=900)
     cluster.kubectl(
         "rollout",
         "status",
@@ -89,7 +90,8 @@ def run_baseline(cluster: LocalCluster, namespace: str, bots: int) -> float:
         namespace,
         "-l",
         "app.kubernetes.io/name=tradingbot",
-        "--timeout=300s",
+        "--timeout=900s",
+        timeout=960,
     )
     return time.perf_counter() - started
 
@@ -111,7 +113,7 @@ def run_operator(cluster: LocalCluster, api: client.ApiClient, namespace: str, b
         namespace,
         "tradingbots",
         resource_version=listing["metadata"]["resourceVersion"],
-        timeout_seconds=300,
+        timeout_seconds=900,
     ):
         obj = event["object"]
         conditions = (obj.get("status") or {}).get("conditions", [])
@@ -129,8 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--bots", type=int, nargs="+", default=[1, 20])
+    parser.add_argument("--bots", type=int, nargs="+", default=[1, 20, 100])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--idle", type=float, default=60.0, help="seconds of idle to count writes in")
     args = parser.parse_args(argv)
 
     cluster = ensure_cluster()
@@ -168,6 +171,13 @@ def main(argv: list[str] | None = None) -> int:
                     f"requests {sum(counted.values())}",
                     file=sys.stderr,
                 )
+            # Every bot is Ready and nothing changes: the operator must not write at all.
+            idle_from = datetime.now(UTC)
+            time.sleep(args.idle)  # the property measured is "nothing happens for this long"
+            idle = audited_requests(
+                cluster.state_dir / "logs" / "audit.log", "tradingbot-operator", idle_from, datetime.now(UTC)
+            )
+            idle_writes = sum(v for k, v in idle.items() if k in ("create", "patch", "update", "delete"))
             peak = sample_process(pid).peak_rss_mib
             total_requests = sum(requests.values())
             rows.append(
@@ -179,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
                     writes / (n * args.runs),
                     median(cpu),
                     peak,
+                    idle_writes,
                     ", ".join(f"{k} {v / (n * args.runs):.1f}" for k, v in sorted(requests.items())),
                 )
             )
@@ -195,13 +206,13 @@ def main(argv: list[str] | None = None) -> int:
         "awaited with `kubectl rollout status` — the floor that phasing adds to.",
         "",
         "| bots | operator apply→Ready | baseline apply→rollout | ratio | API requests / bot | writes / bot | "
-        "operator CPU | operator peak RSS |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"operator CPU | operator peak RSS | writes in {args.idle:.0f} s idle |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for n, op, base, req, wr, cpu_s, peak, _ in rows:
+    for n, op, base, req, wr, cpu_s, peak, idle_w, _ in rows:
         lines.append(
             f"| {n} | {op:.2f} s | {base:.2f} s | {op / base:.2f}x | {req:.1f} | {wr:.1f} | "
-            f"{cpu_s:.2f} s | {peak:.0f} MiB |"
+            f"{cpu_s:.2f} s | {peak:.0f} MiB | {idle_w} |"
         )
     lines += ["", "Requests by verb, per bot: " + "; ".join(f"{n} bots: {verbs}" for n, *_, verbs in rows)]
     write_section("operator-startup", "\n".join(lines))

@@ -15,17 +15,9 @@ from typing import Any
 
 from tests.integration.components.process import ComponentProcess, ComponentRunner
 from tests.support.bots import Bots
+from tradingbot_components.config import COMPONENT_NAMES
 
-PHASE_ORDER = [
-    "storage",
-    "exchange-sim",
-    "auth",
-    "gateway",
-    "market-data",
-    "balance-manager",
-    "portfolio",
-    "trader",
-]
+PHASE_ORDER = list(COMPONENT_NAMES)  # built-in components, in startup order
 ENDPOINT_OF = {
     "storage": ("TRADINGBOT_ENDPOINTS_STORAGE", "http://127.0.0.1:{port}"),
     "auth": ("TRADINGBOT_ENDPOINTS_AUTH", "http://127.0.0.1:{port}"),

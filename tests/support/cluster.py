@@ -72,11 +72,11 @@ class LocalCluster:
         self.kubectl("create", "-f", "-", input=json.dumps(manifest))
 
     def kubectl(
-        self, *args: str, input: str | None = None, check: bool = True
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
         """Run kubectl against this cluster; on failure the error names the command and its stderr."""
         cmd = [str(self.kubectl_path), "--kubeconfig", str(self.kubeconfig), *args]
-        result = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout)
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
         return result

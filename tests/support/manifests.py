@@ -15,16 +15,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-DEFAULTS = {
-    "storage": "Infrastructure",
-    "exchange-sim": "Infrastructure",
-    "auth": "Auth",
-    "gateway": "Network",
-    "market-data": "Network",
-    "balance-manager": "Services",
-    "portfolio": "Services",
-    "trader": "Services",
-}
+from tradingbot_operator.planner.catalog import BUILTINS
+
+DEFAULTS = {name: builtin.phase.value for name, builtin in BUILTINS.items()}  # component -> phase
 PHASES = ["Core", "Infrastructure", "Auth", "Network", "Services"]
 RANK = {phase: i for i, phase in enumerate(PHASES)}
 

@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.operator.conftest import pytest_runtest_makereport
 from tests.support.bots import Bots
 from tests.support.cluster import LocalCluster
 from tests.support.operator import OperatorProcess
+
+__all__ = ["pytest_runtest_makereport"]  # the operator tests' hook: failed tests print the operator's log
 
 
 @dataclass(frozen=True)
@@ -89,10 +92,3 @@ def release_finalizers(bots: Bots) -> None:
     )["items"]:
         if bot["metadata"].get("finalizers"):
             bots.patch(bot["metadata"]["name"], {"metadata": {"finalizers": None}})
-
-
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
-    outcome = yield
-    report = outcome.get_result()
-    setattr(item, f"rep_{report.when}", report)

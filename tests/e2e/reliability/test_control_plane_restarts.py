@@ -53,96 +53,99 @@ def config_value(bots: Bots, bot: str, section: str, key: str) -> object:
     return json.loads(data)[section][key]
 
 
+@pytest.fixture
+def operator(
+    own_cluster: LocalCluster, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[OperatorProcess]:
+    """The operator, started once and never again (its log is printed when the test fails)."""
+    process = OperatorProcess(own_cluster, tmp_path / "operator.log", NAMESPACE).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            print(f"--- operator log, last 12000 characters ---\n{process.log()[-12000:]}")
+
+
+def still_running(operator: OperatorProcess) -> bool:
+    return operator.process is not None and operator.process.poll() is None
+
+
+@pytest.fixture
+def bots(own_cluster: LocalCluster) -> Iterator[Bots]:
+    handle = Bots(own_cluster, NAMESPACE)
+    yield handle
+    handle.api.close()
+
+
 @pytest.mark.timeout(1800)
 def test_operator_reconnects_and_converges_through_apiserver_and_etcd_restarts(
-    own_cluster: LocalCluster, tmp_path: Path
+    own_cluster: LocalCluster, operator: OperatorProcess, bots: Bots
 ) -> None:
-    operator = OperatorProcess(own_cluster, tmp_path / "operator.log", NAMESPACE).start()
-    bots = Bots(own_cluster, NAMESPACE)
-    try:
-        assert operator.process is not None
-        pid = operator.process.pid
+    # 1. kube-apiserver, graceful stop (SIGTERM), while bot "alpha" starts.
+    bots.create(bot_manifest("alpha"))
+    wait_until(lambda: deployments_of(bots, "alpha") > 0, timeout=REACT, what="alpha to start")
+    own_cluster.restart("kube-apiserver")
+    bots.wait_ready("alpha", timeout=REACT)
 
-        # 1. kube-apiserver, graceful stop (SIGTERM), while bot "alpha" starts.
-        bots.create(bot_manifest("alpha"))
-        wait_until(lambda: deployments_of(bots, "alpha") > 0, timeout=REACT, what="alpha to start")
-        own_cluster.restart("kube-apiserver")
-        bots.wait_ready("alpha", timeout=REACT)
+    # 2. kube-apiserver killed right after a config change, before the operator can have applied it.
+    bots.patch("alpha", {"spec": {"config": {"trading": {"profit_target": 0.011}}}})
+    own_cluster.restart("kube-apiserver", kill=True)
+    wait_until(
+        lambda: config_value(bots, "alpha", "trading", "profit_target") == 0.011,
+        timeout=REACT,
+        what="alpha's config change to reach its ConfigMap",
+    )
 
-        # 2. kube-apiserver killed right after a config change, before the operator can have applied it.
-        bots.patch("alpha", {"spec": {"config": {"trading": {"profit_target": 0.011}}}})
-        own_cluster.restart("kube-apiserver", kill=True)
-        wait_until(
-            lambda: config_value(bots, "alpha", "trading", "profit_target") == 0.011,
-            timeout=REACT,
-            what="alpha's config change to reach its ConfigMap",
-        )
+    # 3. etcd killed while bot "beta" starts.
+    bots.create(bot_manifest("beta"))
+    wait_until(lambda: deployments_of(bots, "beta") > 0, timeout=REACT, what="beta to start")
+    own_cluster.restart("etcd", kill=True)
+    bots.wait_ready("beta", timeout=REACT)
 
-        # 3. etcd killed while bot "beta" starts.
-        bots.create(bot_manifest("beta"))
-        wait_until(lambda: deployments_of(bots, "beta") > 0, timeout=REACT, what="beta to start")
-        own_cluster.restart("etcd", kill=True)
-        bots.wait_ready("beta", timeout=REACT)
+    # 4. kube-apiserver killed right after a restart-field change, which rolls five Deployments.
+    bots.patch("beta", {"spec": {"config": {"trading": {"pairs": ["XBT/USD", "SOL/USD"]}}}})
+    own_cluster.restart("kube-apiserver", kill=True)
 
-        # 4. kube-apiserver killed right after a restart-field change, which rolls five Deployments.
-        bots.patch("beta", {"spec": {"config": {"trading": {"pairs": ["XBT/USD", "SOL/USD"]}}}})
-        own_cluster.restart("kube-apiserver", kill=True)
-
-        # After all that, changes made now are acted on at watch speed, not at the next safety resync.
-        bots.patch("alpha", {"spec": {"config": {"trading": {"profit_target": 0.012}}}})
-        wait_until(
-            lambda: config_value(bots, "alpha", "trading", "profit_target") == 0.012,
-            timeout=60,
-            what="a change after the last restart to reach alpha's ConfigMap",
-        )
-        bots.create(bot_manifest("gamma"))
-        alive = [
-            BotExpectation("alpha", config={"trading.profit_target": 0.012}),
-            BotExpectation("beta", config={"trading.pairs": ["XBT/USD", "SOL/USD"]}),
-            BotExpectation("gamma"),
-        ]
-        settle(
-            lambda: convergence_problems(own_cluster, NAMESPACE, alive, []),
-            timeout=REACT,
-            what="every bot converged after the restarts",
-        )
-        assert operator.process.poll() is None and operator.process.pid == pid, "the operator restarted"
-        assert "Traceback" not in operator.log(), "an outage is expected: it must not log tracebacks"
-    except BaseException:
-        print(f"--- operator log, last 12000 characters ---\n{operator.log()[-12000:]}")
-        raise
-    finally:
-        operator.stop()
-        bots.api.close()
+    # After all that, changes made now are acted on at watch speed, not at the next safety resync.
+    bots.patch("alpha", {"spec": {"config": {"trading": {"profit_target": 0.012}}}})
+    wait_until(
+        lambda: config_value(bots, "alpha", "trading", "profit_target") == 0.012,
+        timeout=60,
+        what="a change after the last restart to reach alpha's ConfigMap",
+    )
+    bots.create(bot_manifest("gamma"))
+    alive = [
+        BotExpectation("alpha", config={"trading.profit_target": 0.012}),
+        BotExpectation("beta", config={"trading.pairs": ["XBT/USD", "SOL/USD"]}),
+        BotExpectation("gamma"),
+    ]
+    settle(
+        lambda: convergence_problems(own_cluster, NAMESPACE, alive, []),
+        timeout=REACT,
+        what="every bot converged after the restarts",
+    )
+    assert still_running(operator), "the operator exited"
+    assert "Traceback" not in operator.log(), "an outage is expected: it must not log tracebacks"
 
 
 @pytest.mark.chaos
 @pytest.mark.timeout(1800)
 def test_operator_outlives_an_apiserver_outage_longer_than_its_clients_retries(
-    own_cluster: LocalCluster, tmp_path: Path
+    own_cluster: LocalCluster, operator: OperatorProcess, bots: Bots
 ) -> None:
     """kube-apiserver away for 90 s: longer than kopf retries one request (about a minute), so every watch
     gives up at least once and must be started again; the operator keeps running and acts on changes."""
-    operator = OperatorProcess(own_cluster, tmp_path / "operator.log", NAMESPACE).start()
-    bots = Bots(own_cluster, NAMESPACE)
-    try:
-        assert operator.process is not None
-        pid = operator.process.pid
-        bots.create(bot_manifest("delta"))
-        wait_until(lambda: deployments_of(bots, "delta") > 0, timeout=REACT, what="delta to start")
-        own_cluster.restart("kube-apiserver", kill=True, down=90)
-        bots.wait_ready("delta", timeout=REACT)
-        bots.patch("delta", {"spec": {"config": {"trading": {"profit_target": 0.013}}}})
-        wait_until(
-            lambda: config_value(bots, "delta", "trading", "profit_target") == 0.013,
-            timeout=60,
-            what="a change after the outage to reach delta's ConfigMap",
-        )
-        assert "escalating" in operator.log(), "the outage was too short to exhaust the client's retries"
-        assert operator.process.poll() is None and operator.process.pid == pid, "the operator restarted"
-    except BaseException:
-        print(f"--- operator log, last 12000 characters ---\n{operator.log()[-12000:]}")
-        raise
-    finally:
-        operator.stop()
-        bots.api.close()
+    bots.create(bot_manifest("delta"))
+    wait_until(lambda: deployments_of(bots, "delta") > 0, timeout=REACT, what="delta to start")
+    own_cluster.restart("kube-apiserver", kill=True, down=90)
+    bots.wait_ready("delta", timeout=REACT)
+    bots.patch("delta", {"spec": {"config": {"trading": {"profit_target": 0.013}}}})
+    wait_until(
+        lambda: config_value(bots, "delta", "trading", "profit_target") == 0.013,
+        timeout=60,
+        what="a change after the outage to reach delta's ConfigMap",
+    )
+    assert "escalating" in operator.log(), "the outage was too short to exhaust the client's retries"
+    assert still_running(operator), "the operator exited"
