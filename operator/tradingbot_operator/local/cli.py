@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--alert-webhook", metavar="URL", help="POST every alert as JSON to this URL")
     for name, help_ in (
         ("status", "the running bot's status (as `kubectl tradingbot status`)"),
+        ("dashboard", "the live dashboard of a bot running elsewhere (another `tradingbot run`)"),
         ("stop", "stop the running bot in reverse phase order"),
     ):
         sub = commands.add_parser(name, help=help_)
@@ -187,6 +188,11 @@ def _ask(args: argparse.Namespace) -> int:
         client = ControlClient(state)
         if args.command == "status":
             print(health.render_status(client.report()))
+        elif args.command == "dashboard":
+            from tradingbot_operator.dashboard.app import Dashboard
+            from tradingbot_operator.dashboard.sources import ControlSource
+
+            Dashboard(ControlSource(client, state.path.name)).run()
         elif args.command == "stop":
             client.stop()
             print(f"{state.path.name}: stopping in reverse phase order")

@@ -109,6 +109,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="deadline for --wait (default: %(default)g)",
     )
 
+    dashboard = command(
+        "dashboard",
+        "live terminal dashboard of a bot (status, events, operator metrics); keys: r restart the selected "
+        "component, R all, s suspend/resume, q quit",
+    )
+    dashboard.add_argument("bot", metavar="BOT")
+    dashboard.add_argument(
+        "--operator-metrics",
+        metavar="URL",
+        help="the operator's /metrics URL (e.g. after kubectl port-forward)",
+    )
+
     report = command(
         "diagnostics", "write a redacted ZIP report of a bot (no Secret data)", aliases=("report",)
     )
@@ -176,12 +188,22 @@ def _diagnostics(session: Session, args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _dashboard(session: Session, args: argparse.Namespace) -> int:
+    from tradingbot_operator.dashboard.app import Dashboard
+    from tradingbot_operator.dashboard.sources import ClusterSource
+
+    read_bot(session.get_bot(args.bot))  # a missing bot or CRD is an error before the screen opens
+    Dashboard(ClusterSource(session, args.bot, args.operator_metrics)).run()
+    return ExitCode.OK
+
+
 COMMANDS: dict[str, Callable[[Session, argparse.Namespace], int]] = {
     "status": _status,
     "list": _list,
     "ls": _list,
     "health": _health,
     "restart": _restart,
+    "dashboard": _dashboard,
     "diagnostics": _diagnostics,
     "report": _diagnostics,
 }
