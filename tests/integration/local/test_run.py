@@ -4,11 +4,14 @@ stopping the components in reverse phase order with no process left behind."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +29,17 @@ PHASE_ORDER = [
 ]
 
 
+def plant_canary(state: Path) -> tuple[str, str]:
+    """Paper credentials made before the run (the runner keeps an existing account): values to look for."""
+    credentials = state / "credentials"
+    credentials.mkdir(parents=True)
+    key = "CANARY" + base64.b64encode(secrets.token_bytes(30)).decode()
+    secret = base64.b64encode(b"CANARY-SECRET-" + secrets.token_bytes(40)).decode()
+    (credentials / "api-key").write_text(key + "\n")
+    (credentials / "api-secret").write_text(secret + "\n")
+    return key, secret
+
+
 def pids(bot: RunningBot) -> dict[str, int | None]:
     return {name: bot.pid(name) for name in PHASE_ORDER}
 
@@ -33,7 +47,9 @@ def pids(bot: RunningBot) -> dict[str, int | None]:
 def test_the_example_runs_heals_reloads_and_stops_in_reverse_order(local_bot, tmp_path: Path) -> None:
     config = tmp_path / "kraken-local.yaml"
     shutil.copy(EXAMPLE, config)
+    canary_key, canary_secret = plant_canary(bot_state := tmp_path / "state" / "kraken-local")
     bot = local_bot(config)
+    assert bot.state == bot_state
     bot.wait_healthy()
     assert bot.status()["ready"] == "8/8" and bot.status()["phase"] == "Running"
     console = bot.console()
@@ -56,6 +72,25 @@ def test_the_example_runs_heals_reloads_and_stops_in_reverse_order(local_bot, tm
         tradingbot("run", str(config), "--health-check", "-o", "json", state=bot.state_root).stdout
     )
     assert as_json["health"] == "Healthy" and len(as_json["components"]) == 8
+
+    # Diagnostics of the running bot: the summary, the preflight verdicts, and no secret anywhere.
+    archive = tmp_path / "report.zip"
+    made = tradingbot("run", str(config), "--diagnostics", str(archive), state=bot.state_root)
+    assert made.returncode == 0, made.stdout + made.stderr
+    with zipfile.ZipFile(archive) as zipped:
+        files = {name.split("/", 1)[1]: zipped.read(name).decode() for name in zipped.namelist()}
+    assert {"summary.md", "manifest.json", "preflight.json", "config/sources.json", "logs/auth.log"} <= set(
+        files
+    )
+    verdicts = {c["name"]: c["verdict"] for c in json.loads(files["preflight.json"])}
+    assert verdicts == {"clock skew": "ok", "key permissions": "ok", "nonce window": "ok", "tier": "ok"}
+    sources = {row["path"]: row["source"] for row in json.loads(files["config/sources.json"])}
+    assert sources["trading.profit_target"] == "file" and sources["endpoints.gateway"] == "runner"
+    assert sources["trading.max_position_size"] == "file" and sources["system.debug"] == "default"
+    for name, text in files.items():
+        assert canary_key not in text and canary_secret not in text, name
+    for log in (bot.state / "logs").glob("*.log"):  # nor in what the components wrote (nothing to scrub)
+        assert canary_key not in log.read_text() and canary_secret not in log.read_text(), log
 
     # kill -9 of a child: detected, restarted, alerted; the bot heals.
     before = pids(bot)
