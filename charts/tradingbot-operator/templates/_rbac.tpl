@@ -17,15 +17,16 @@ tests/e2e/chart/operator_access.py holds the same list as the test oracle; chang
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
-# Bot children, applied server-side: create (first apply) and patch (every apply).
-# ConfigMaps also get/list/watch: the components' Role grants those, and RBAC only lets the operator
+# Bot children, applied server-side: create (first apply) and patch (every apply that changes something);
+# get: after a restart or on the safety resync the operator reads each one and applies only what differs.
+# ConfigMaps also list/watch: the components' Roles grant those, and RBAC only lets the operator
 # grant what it holds itself (no escalate/bind verbs needed).
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["get", "list", "watch", "create", "patch"]
 - apiGroups: [""]
   resources: ["services", "serviceaccounts"]
-  verbs: ["create", "patch"]
+  verbs: ["get", "create", "patch"]
 # Secrets: create the paper-trading account; get (as metadata only) to see that a credentials Secret
 # exists. Never list or watch, so no Secret is ever cached in the operator.
 - apiGroups: [""]
@@ -42,10 +43,10 @@ tests/e2e/chart/operator_access.py holds the same list as the test oracle; chang
   verbs: ["list", "watch", "create", "patch", "delete"]
 - apiGroups: ["rbac.authorization.k8s.io"]
   resources: ["roles", "rolebindings"]
-  verbs: ["create", "patch"]
+  verbs: ["get", "create", "patch"]
 - apiGroups: ["networking.k8s.io"]
   resources: ["networkpolicies"]
-  verbs: ["create", "patch"]
+  verbs: ["get", "create", "patch"]
 # Leases: only because the credentials holder's Role (auth's) grants them (its single-writer claim on the key).
 - apiGroups: ["coordination.k8s.io"]
   resources: ["leases"]

@@ -89,6 +89,16 @@ class Kube:
             content_type="application/apply-patch+yaml",
         )
 
+    async def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """One object as it is now, or None when it does not exist."""
+        try:
+            result: dict[str, Any] = await self._call("GET", _path(kind, namespace, name))
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return result
+
     async def delete(self, kind: str, namespace: str, name: str) -> bool:
         try:
             await self._call("DELETE", _path(kind, namespace, name), body={"propagationPolicy": "Background"})

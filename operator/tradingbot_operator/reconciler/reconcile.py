@@ -20,6 +20,7 @@ from tradingbot_operator.api.constants import Annotations, Labels
 from tradingbot_operator.planner.bot import BotInput, Plan, credentials_secret, plan_bot
 from tradingbot_operator.planner.observed import Observed, ObservedDeployment, ObservedPod, group_snapshots
 from tradingbot_operator.reconciler.context import BotKey, OperatorContext
+from tradingbot_operator.reconciler.drift import covers
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,8 @@ async def reconcile(
     writes, failed = 0, None
     if plan.valid:
         try:
-            writes += await _apply(ctx, key, plan, observed, deleting)
+            # A bot with a status was reconciled before: its Core objects may exist, read before writing them.
+            writes += await _apply(ctx, key, plan, observed, deleting, reread=bool(body.get("status")))
         except ApplyFailed as error:
             failed = error
     for event in plan.events:
@@ -127,7 +129,9 @@ def _report(ctx: OperatorContext, key: BotKey, plan: Plan, previous: Mapping[str
         ctx.phase_started[key] = (phase, time.monotonic())
 
 
-async def _apply(ctx: OperatorContext, key: BotKey, plan: Plan, observed: Observed, deleting: bool) -> int:
+async def _apply(
+    ctx: OperatorContext, key: BotKey, plan: Plan, observed: Observed, deleting: bool, reread: bool = False
+) -> int:
     """Apply what differs; one object's failure does not stop the others (it is reported, then retried)."""
     writes = 0
     failures: list[str] = []
@@ -145,6 +149,10 @@ async def _apply(ctx: OperatorContext, key: BotKey, plan: Plan, observed: Observ
         if current == wanted:
             continue
         try:
+            if reread and kind != "Deployment" and current is None and await _unchanged(ctx, obj):
+                # After a restart or the safety resync: the object is as wanted, a read instead of a write.
+                ctx.applied[(kind, meta["namespace"], meta["name"])] = wanted
+                continue
             await ctx.kube.apply(obj)
         except ApiException as error:
             failures.append(f"{kind}/{meta['name']}: {_reason(error)}")
@@ -158,6 +166,12 @@ async def _apply(ctx: OperatorContext, key: BotKey, plan: Plan, observed: Observ
     if failures:
         raise ApplyFailed(failures)
     return writes
+
+
+async def _unchanged(ctx: OperatorContext, obj: Mapping[str, Any]) -> bool:
+    meta = obj["metadata"]
+    live = await ctx.kube.get(obj["kind"], meta["namespace"], meta["name"])
+    return live is not None and covers(live, obj)
 
 
 class ApplyFailed(Exception):

@@ -27,6 +27,8 @@ class Access:
 
 
 APPLY = ("create", "patch")  # server-side apply creates on first use, so it needs both
+# Core objects are applied server-side, and read first after a restart or on the safety resync (reconcile.py).
+APPLIED = ("get", *APPLY)
 
 # Needed in every namespace the operator watches.
 WORKLOAD: tuple[Access, ...] = (
@@ -34,13 +36,13 @@ WORKLOAD: tuple[Access, ...] = (
     Access("tradingbot.dev", "tradingbots", ("patch",), "kopf finalizer/annotations; Kube.remove_annotation"),
     Access("tradingbot.dev", "tradingbots/status", ("patch",), "Kube.patch_status"),
     Access("", "events", ("create",), "kopf.event and kopf's handler-log events"),
-    Access("", "configmaps", APPLY, "the bot's config ConfigMap"),
-    Access("", "configmaps", ("get", "list", "watch"), "granted by the components' Role"),
-    Access("", "services", APPLY, "a Service per component"),
-    Access("", "serviceaccounts", APPLY, "the components' ServiceAccount"),
-    Access("rbac.authorization.k8s.io", "roles", APPLY, "the components' Role"),
-    Access("rbac.authorization.k8s.io", "rolebindings", APPLY, "the components' RoleBinding"),
-    Access("networking.k8s.io", "networkpolicies", APPLY, "the bot's NetworkPolicy"),
+    Access("", "configmaps", APPLIED, "the bot's config ConfigMap"),
+    Access("", "configmaps", ("list", "watch"), "granted by the components' Roles"),
+    Access("", "services", APPLIED, "a Service per component"),
+    Access("", "serviceaccounts", APPLIED, "the components' ServiceAccount"),
+    Access("rbac.authorization.k8s.io", "roles", APPLIED, "the components' Role"),
+    Access("rbac.authorization.k8s.io", "rolebindings", APPLIED, "the components' RoleBinding"),
+    Access("networking.k8s.io", "networkpolicies", APPLIED, "the bot's NetworkPolicy"),
     Access("apps", "deployments", APPLY, "a Deployment per component"),
     Access("apps", "deployments", ("list", "watch"), "kopf index of owned Deployments"),
     Access("apps", "deployments", ("delete",), "pruning a component removed from the spec"),

@@ -88,7 +88,8 @@ def test_the_operator_is_granted_exactly_what_its_code_calls(
         g.permission for g in can_i_list(cluster, namespace, service_account(namespace, chart_account)) - bare
     }
 
-    # What the code calls: run the operator under its own (audited) identity through every code path it has.
+    # What the code calls: run the operator under its own (audited) identity through every code path it has,
+    # a restart included.
     audit = AuditLog(cluster)
     operator = OperatorProcess(cluster, tmp_path / "operator.log", namespace).start()
     try:
@@ -98,6 +99,8 @@ def test_the_operator_is_granted_exactly_what_its_code_calls(
         bots.create(bot_manifest("live", exchange={"mode": "live", "credentialsSecret": "keys"}))  # checked
         bots.wait_ready("paper", timeout=180)
         bots.wait_ready("live", timeout=180)
+        operator.kill()  # a restarted operator reads the bots' Core objects before it writes any
+        operator.start()
         bots.patch("paper", {"metadata": {"annotations": {"tradingbot.dev/restart": "gateway"}}})
         wait_until(
             lambda: "tradingbot.dev/restart" not in (bots.get("paper")["metadata"].get("annotations") or {}),
