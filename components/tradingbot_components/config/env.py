@@ -33,6 +33,7 @@ RESERVED: frozenset[str] = frozenset(
         "TRADINGBOT_RUNTIME_DIR",
         "TRADINGBOT_METRICS_ADDRESS",
         "TRADINGBOT_ALERT_WEBHOOK",
+        "TRADINGBOT_STATE_DIR",
     }
 )
 # Whole families of non-config variables: the simulator's, gateway's, balance-manager's and trader's own settings.

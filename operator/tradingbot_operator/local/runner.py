@@ -250,7 +250,10 @@ class LocalRunner:
             self.status = status
             self._write_status()
             for listener in list(self.listeners):
-                listener(self)
+                try:
+                    listener(self)
+                except Exception:  # a watcher's bug must not stop the bot's reconcile
+                    log.exception("status listener %r failed", listener)
         return plan
 
     def _with_rejection(self, status: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -25,7 +25,13 @@ from tradingbot_operator.planner.config import digest
 from tradingbot_operator.planner.observed import ObservedDeployment, ObservedPod
 
 # Pod-level variables a node would set; a local child must not think it runs in a cluster.
-CLUSTER_VARIABLES = ("POD_NAME", "POD_NAMESPACE", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
+CLUSTER_VARIABLES = (
+    "POD_NAME",
+    "POD_NAMESPACE",
+    "KUBERNETES_SERVICE_HOST",
+    "KUBERNETES_SERVICE_PORT",
+    "TRADINGBOT_STATE_DIR",  # the runner's, not the components'
+)
 _VARIABLE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
 
