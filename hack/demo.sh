@@ -39,6 +39,8 @@ up() {
     echo $! >"$D/run/operator.pid"
     log "operator started (pid $!, log $D/logs/operator.log)"
   fi
+  # On a real node the pods run the project image: make sure the node has the one built last (make image).
+  "$ROOT/hack/image.sh" import --if-possible >/dev/null
   kubectl create namespace "$NAMESPACE" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
   kubectl apply -n "$NAMESPACE" -f "$ROOT/examples/tradingbot.yaml"
   log "waiting for $BOT to become Ready (components start phase by phase)"
@@ -62,6 +64,7 @@ The paper-trading bot $BOT is Ready in namespace $NAMESPACE.
   kubectl get tradingbots -n $NAMESPACE
   kubectl describe tradingbot $BOT -n $NAMESPACE
   kubectl explain tradingbot.spec.config.trading
+$(if [ -d "$D/node" ]; then echo "Its pods run as containers on the real node: kubectl logs -n $NAMESPACE deploy/$BOT-trader"; else echo "Its pods are on kwok nodes (no containers run): $(cat "$D/node.skipped" 2>/dev/null || echo "no real node")"; fi)
 Operator log: $D/logs/operator.log
 Stop everything: make cluster-down   (or just the operator: hack/demo.sh down)
 HINT
