@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
@@ -189,3 +191,22 @@ def test_metrics_can_be_switched_off(helm: Helm) -> None:
     assert not of_kind(manifests, "Service")
     assert "--metrics-address=" in container(manifests)["args"]
     assert [p["name"] for p in container(manifests)["ports"]] == ["healthz"]
+
+
+def test_the_grafana_dashboard_is_off_by_default_and_a_sidecar_configmap_when_on(helm: Helm) -> None:
+    assert not [m for m in helm.render() if m["kind"] == "ConfigMap"]
+    values = {
+        "grafana": {
+            "dashboard": {
+                "enabled": True,
+                "namespace": "monitoring",
+                "annotations": {"grafana_folder": "Trading"},
+            }
+        }
+    }
+    config_map = one(helm.render(values), "ConfigMap")
+    assert config_map["metadata"]["namespace"] == "monitoring"
+    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert config_map["metadata"]["annotations"] == {"grafana_folder": "Trading"}
+    shipped = json.loads((CHART / "dashboards" / "tradingbot.json").read_text())
+    assert json.loads(config_map["data"]["tradingbot.json"]) == shipped
