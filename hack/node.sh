@@ -138,7 +138,11 @@ node_up() {
     log "real node: not started: $reason; continuing with the kwok nodes only"
     return 0
   fi
-  [ -f "$NODE_CLAIM" ] && node_cleanup_machine "$(cat "$NODE_CLAIM")"
+  if [ -f "$NODE_CLAIM" ]; then
+    owner="$(cat "$NODE_CLAIM")"
+    log "real node: cleaning up after the cluster in $owner, which held it and is gone"
+    ( set +e; node_cleanup_machine "$owner" )
+  fi
   echo "$D" >"$NODE_CLAIM"
   local begin=$SECONDS rc
   # errexit inside the subshell only: any failed step stops the start, and node_up cleans up (the caller

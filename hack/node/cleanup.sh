@@ -26,11 +26,11 @@ node_kill_pods() {
   find $dirs -depth -type d -exec rmdir {} + 2>/dev/null || true
 }
 
-# containerd's shims outlive it by design; ours are the ones talking to our containerd socket.
-node_kill_shims() {
+# containerd's shims outlive it by design; a cluster's are the ones talking to its containerd socket.
+node_kill_shims() {  # node_kill_shims STATE_DIR
   local pid
   for pid in $(pgrep -f containerd-shim-runc-v2 || true); do
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$N/run/containerd.sock" && kill -KILL "$pid" 2>/dev/null || true
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$1/node/run/containerd.sock" && kill -KILL "$pid" 2>/dev/null || true
   done
 }
 
@@ -86,8 +86,13 @@ node_restore_sysctls() {
 # Undo a real node's machine-wide traces (bridge, chains, cgroups, sysctls), also for a cluster that died
 # without a clean down. $1 is the state dir that held it.
 node_cleanup_machine() {
-  local owner="$1" on="$1/node"
+  local owner="$1" on="$1/node" name pid
+  # A dead cluster's node processes may have outlived its kubelet.
+  for name in "${NODE_PROCS[@]}"; do
+    pid="$(D="$owner" pid_of "$name")" && kill -KILL "$pid" 2>/dev/null
+  done
   node_kill_pods
+  node_kill_shims "$owner"
   D="$owner" node_unmount
   ip link del "$NODE_BRIDGE" 2>/dev/null || true
   node_cleanup_iptables "$on/iptables-chains.before"
@@ -110,6 +115,16 @@ node_down_locked() {
   [ -d "$N" ] || { [ -f "$NODE_CLAIM" ] && [ "$(cat "$NODE_CLAIM")" = "$D" ] && rm -f "$NODE_CLAIM"; return 0; }
   local name
   for name in coredns apiserver-proxy kube-proxy kubelet; do node_stop "$name"; done
+  if [ -f "$NODE_CLAIM" ] && [ "$(cat "$NODE_CLAIM")" != "$D" ]; then
+    # Another cluster took the machine's node after ours died (and cleaned up after it): the bridge, chains
+    # and cgroups are its own now. Only what is left of ours goes.
+    node_stop containerd
+    node_kill_shims "$D"
+    node_unmount
+    rm -rf --one-file-system "$N"
+    log "real node: removed this cluster's leftovers (the machine's node belongs to $(cat "$NODE_CLAIM"))"
+    return 0
+  fi
   # Containers first, through containerd, so the shims exit and clean up after themselves.
   if pid_of containerd >/dev/null; then
     local task
@@ -119,7 +134,7 @@ node_down_locked() {
   fi
   node_stop containerd
   node_kill_pods
-  node_kill_shims
+  node_kill_shims "$D"
   node_cleanup_machine "$D"
   rm -rf --one-file-system "$N"
   log "real node removed (processes, mounts, bridge $NODE_BRIDGE, iptables chains, cgroups, sysctls)"
