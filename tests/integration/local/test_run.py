@@ -16,17 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.integration.local.runner import EXAMPLE, RunningBot, alive, tradingbot
+from tradingbot_components.config import COMPONENT_NAMES
 
-PHASE_ORDER = [
-    "storage",
-    "exchange-sim",
-    "auth",
-    "gateway",
-    "market-data",
-    "balance-manager",
-    "portfolio",
-    "trader",
-]
+PHASE_ORDER = list(COMPONENT_NAMES)  # the built-in components in startup order
 
 
 def plant_canary(state: Path) -> tuple[str, str]:

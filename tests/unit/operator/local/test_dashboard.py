@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from textual.widgets import DataTable, Static
 
+from tradingbot_components.config import COMPONENT_NAMES
 from tradingbot_operator.dashboard.app import Dashboard
 from tradingbot_operator.dashboard.model import (
     DashboardModel,
@@ -21,16 +22,7 @@ from tradingbot_operator.dashboard.model import (
 from tradingbot_operator.local.health import as_resource
 from tradingbot_operator.plugin.reading import read_bot
 
-NAMES = [
-    "storage",
-    "exchange-sim",
-    "auth",
-    "gateway",
-    "market-data",
-    "balance-manager",
-    "portfolio",
-    "trader",
-]
+NAMES = list(COMPONENT_NAMES)  # the built-in components in startup order
 PHASES = [
     "Infrastructure",
     "Infrastructure",

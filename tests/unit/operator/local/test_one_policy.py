@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tradingbot_components.config import COMPONENT_NAMES
 from tradingbot_operator.api.constants import Labels
 from tradingbot_operator.local.document import load
 from tradingbot_operator.local.processes import Pod
@@ -135,16 +136,7 @@ def test_the_local_runner_and_the_operator_decide_alike(runner: LocalRunner) -> 
         started += [e.message.split()[1] for e in ours.events if e.reason == "ComponentStarting"]
         now += timedelta(seconds=1)
     reasons = [a["reason"] for a in runner.status["alerts"]]
-    assert started == [
-        "storage",
-        "exchange-sim",
-        "auth",
-        "gateway",
-        "market-data",
-        "balance-manager",
-        "portfolio",
-        "trader",
-    ]
+    assert started == list(COMPONENT_NAMES)
     assert {"RecoveryScale", "RecoveryRestart", "ComponentUnhealthy"} <= set(reasons)
     assert runner.status["phase"] == "Terminating" and not any(
         w.live_pods() for w in runner.workloads.values()
