@@ -90,6 +90,8 @@ class LocalRunner:
         """Take the bot's lock (raises AlreadyRunning) and begin reconciling."""
         self.state.create()
         self._lock.acquire()
+        for pid in self.state.reap_orphans():
+            log.warning("killed %d, a component left running by an earlier run that was killed", pid)
         for stale in (self.state.status_file, self.state.config_file):
             stale.unlink(missing_ok=True)
         self._credentials = (

@@ -21,6 +21,7 @@ import fcntl
 import json
 import os
 import secrets
+import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,6 +125,27 @@ class StateDir:
 
     def status(self) -> dict[str, Any] | None:
         return self.read_json(self.status_file)
+
+    def reap_orphans(self) -> list[int]:
+        """Kill the children a killed runner left behind (its last status names them); returns their pids.
+
+        Only processes whose command line is a component's with this bot's config file are touched."""
+        reaped = []
+        for row in ((self.status() or {}).get("components") or {}).values():
+            pid = row.get("pid") if isinstance(row, dict) else None
+            if not isinstance(pid, int):
+                continue
+            try:
+                command = (
+                    Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                )
+            except OSError:
+                continue
+            if "tradingbot_components" in command and str(self.config_file) in command:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
+                reaped.append(pid)
+        return reaped
 
     def running(self) -> bool:
         """Whether a runner holds the lock now (its pid file alone could be stale)."""
