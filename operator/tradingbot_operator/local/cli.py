@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -132,8 +133,22 @@ def _load(args: argparse.Namespace) -> LocalBot | int:
         return INVALID_CONFIG
 
 
+def _logging(state: StateDir, console: bool) -> None:
+    """The runner's own log: runner.log in the state directory; warnings also on the console (not under the
+    dashboard, which owns the terminal)."""
+    state.create()
+    handlers: list[logging.Handler] = [logging.FileHandler(state.path / "runner.log")]
+    if console:
+        handlers.append(logging.StreamHandler(sys.stderr))
+        handlers[-1].setLevel(logging.WARNING)
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter("%(asctime)s  %(levelname)-7s  %(message)s", "%H:%M:%S"))
+    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True)
+
+
 async def _foreground(bot: LocalBot, args: argparse.Namespace) -> int:
     state = StateDir.of(bot.name, args.state_dir)
+    _logging(state, console=not args.dashboard)
     session = BotSession(bot, state, alert_webhook=args.alert_webhook)
     loop = asyncio.get_running_loop()
     interrupts = 0
