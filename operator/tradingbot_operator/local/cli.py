@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import signal
 import sys
@@ -233,10 +232,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return 0
-
-
-def dump(value: object) -> str:
-    return json.dumps(value, indent=2, sort_keys=True)
 
 
 if __name__ == "__main__":

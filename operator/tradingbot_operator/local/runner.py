@@ -27,11 +27,11 @@ from tradingbot_operator.local import configsync
 from tradingbot_operator.local.alerts import EventSink, LocalEvent, local_event
 from tradingbot_operator.local.document import DocumentProblem, LocalBot, load
 from tradingbot_operator.local.processes import Pod
+from tradingbot_operator.local.report import runner_report, with_rejection
 from tradingbot_operator.local.spec import assign_ports, component_names, local_spec
 from tradingbot_operator.local.statedir import BotLock, StateDir, write_atomic
 from tradingbot_operator.local.workloads import Host, Workload, launch_spec, observe_pod, pod_name
 from tradingbot_operator.planner.bot import BotInput, Plan, plan_bot
-from tradingbot_operator.planner.conditions import ConditionUpdate, merge_conditions
 from tradingbot_operator.planner.observed import group_snapshots
 from tradingbot_operator.planner.timefmt import format_time
 
@@ -72,7 +72,6 @@ class LocalRunner:
         self.config_generation = 0
         self.deleting = False
         self.finished = asyncio.Event()
-        self.changed = asyncio.Condition()
         self.listeners: list[Callable[[LocalRunner], None]] = []
         self._wake = asyncio.Event()
         self._seen_ready: set[str] = set()
@@ -169,34 +168,7 @@ class LocalRunner:
     @property
     def report(self) -> dict[str, Any]:
         """What status.json holds: the planner's status plus where each component runs."""
-        pods: dict[str, Any] = {}
-        for name, workload in self.workloads.items():
-            current = workload.current()
-            pod = current[0] if current else None
-            pods[name] = {
-                "port": self.ports.get(name),
-                "url": f"http://127.0.0.1:{self.ports[name]}" if name in self.ports else None,
-                "pid": pod.pid if pod else None,
-                "started_at": format_time(datetime.fromtimestamp(pod.started_at, UTC))
-                if pod and pod.started_at
-                else None,
-                "log": str(self.state.log_file(name)),
-                "last_exit_code": pod.last_exit_code if pod else None,
-            }
-        return {
-            "name": self.bot.name,
-            "namespace": NAMESPACE,
-            "mode": self.bot.mode.value,
-            "generation": self.generation,
-            "configFile": str(self.bot.source),
-            "stateDir": str(self.state.path),
-            "suspended": self.suspended,
-            "rejection": self.rejection,
-            "restartRequest": self.restart_request,
-            "updated": format_time(datetime.now(UTC)),
-            "components": pods,
-            "status": self.status,
-        }
+        return runner_report(self)
 
     def typed_status(self) -> TradingBotStatus:
         return TradingBotStatus.model_validate(self.status or {})
@@ -245,7 +217,7 @@ class LocalRunner:
             self._apply(plan, now)
         for event in plan.events:
             self.events.emit(local_event(event, now))
-        status = self._with_rejection(plan.status, now)
+        status = with_rejection(plan.status, self.status, self.rejection, self.generation, now)
         if plan.clear_restart_request:
             self.restart_request = None
         if status != self.status:
@@ -257,22 +229,6 @@ class LocalRunner:
                 except Exception:  # a watcher's bug must not stop the bot's reconcile
                     log.exception("status listener %r failed", listener)
         return plan
-
-    def _with_rejection(self, status: dict[str, Any], now: datetime) -> dict[str, Any]:
-        """While the file's newest version is rejected, say so (the planner runs the last good one)."""
-        if self.rejection is None:
-            return status
-        typed = TradingBotStatus.model_validate(status)
-        others = [c for c in typed.conditions if c.type != "ConfigValid"]
-        updates = [
-            ConditionUpdate(c.type, {"True": True, "False": False}.get(c.status), c.reason, c.message)
-            for c in others
-        ]
-        updates.append(ConditionUpdate("ConfigValid", False, "InvalidConfigFile", self.rejection))
-        previous = TradingBotStatus.model_validate(self.status or {}).conditions
-        conditions = merge_conditions(previous, updates, self.generation, format_time(now))
-        dumped = typed.model_copy(update={"conditions": conditions})
-        return dumped.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     def _apply(self, plan: Plan, now: datetime) -> None:
         for obj in plan.objects:
