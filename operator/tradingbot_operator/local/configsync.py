@@ -31,7 +31,8 @@ INTERVAL = 0.5
 def expected_export(document: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any] | None:
     """What a child with `environ` shows on `/config` once it runs `document`; None if it cannot run it."""
     try:
-        return redacted(BotConfig.model_validate(read_overrides(environ).apply(document)))
+        shown: dict[str, Any] = redacted(BotConfig.model_validate(read_overrides(environ).apply(document)))
+        return shown
     except ValidationError:
         return None
 

@@ -93,11 +93,11 @@ def to_spec(document: Mapping[str, Any], path: Path) -> tuple[str | None, dict[s
             path, [f"{path}: the top level must be a mapping, got {type(document).__name__}"]
         )
     if document.get("kind") == KIND or "apiVersion" in document:
-        spec = document.get("spec")
-        if not isinstance(spec, Mapping):
+        manifest_spec = document.get("spec")
+        if not isinstance(manifest_spec, Mapping):
             raise DocumentProblem(path, [f"{path}: spec: a TradingBot manifest needs a spec mapping"])
-        name = (document.get("metadata") or {}).get("name")
-        return name, dict(spec), None, True
+        manifest_name = (document.get("metadata") or {}).get("name")
+        return (str(manifest_name) if manifest_name else None), dict(manifest_spec), None, True
     config = {k: v for k, v in document.items() if k not in (*SPEC_KEYS, "name")}
     spec: dict[str, Any] = {k: document[k] for k in SPEC_KEYS if k in document}
     exchange = config.get("exchange")
@@ -184,10 +184,10 @@ def load(path: Path, *, name: str | None = None, credentials: Path | None = None
         raise DocumentProblem(path, problems)
     credentials = credentials or found_credentials
     if checked.spec.exchange.mode is ExchangeMode.LIVE:
-        problem = live_credentials_problem(credentials)
-        if problem:
+        missing = live_credentials_problem(credentials)
+        if missing:
             line = line_of(text, "spec.exchange.mode" if manifest else "exchange.mode")
-            raise DocumentProblem(path, [f"{path}:{line}: exchange.mode: live: {problem}"])
+            raise DocumentProblem(path, [f"{path}:{line}: exchange.mode: live: {missing}"])
         # The planner asks for a Secret name in live mode; locally the directory stands for it.
         spec["exchange"] = {**spec.get("exchange", {}), "credentialsSecret": "local-credentials"}
     return LocalBot(

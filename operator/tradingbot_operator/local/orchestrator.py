@@ -91,7 +91,9 @@ class Orchestrator:
             raise StartupFailed(f"{self.bot.name} did not start within {self.startup_timeout:g}s")
         status = session.runner.status
         if status.get("phase") == "Failed":
-            ready = next((c for c in status.get("conditions", []) if c["type"] == "Ready"), {})
+            ready: dict[str, Any] = next(
+                (c for c in status.get("conditions", []) if c["type"] == "Ready"), {}
+            )
             await self.stop()
             raise StartupFailed(f"{self.bot.name}: {ready.get('message') or 'startup failed'}")
         await self._sync_config()
@@ -131,7 +133,7 @@ class Orchestrator:
         port, workload = runner.ports.get(component), runner.workloads.get(component)
         if port is None or workload is None or workload.replicas == 0:
             raise LookupError(f"{self.bot.name} has no component {component} running")
-        client = client_type(f"http://127.0.0.1:{port}")
+        client: T = client_type(f"http://127.0.0.1:{port}")
         await client.start()
         self._clients.append(client)
         return client
@@ -173,7 +175,8 @@ class Orchestrator:
         self, callback: Callable[[str, Any, Any], Any], *, prefix: str | None = None
     ) -> Callable[[], None]:
         """`callback(path, old, new)` for every changed field of the running bot's config."""
-        return self.config.subscribe(callback, prefix=prefix)
+        unsubscribe: Callable[[], None] = self.config.subscribe(callback, prefix=prefix)
+        return unsubscribe
 
     # -- status and operations -------------------------------------------------------------------------
 

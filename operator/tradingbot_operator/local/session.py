@@ -26,7 +26,9 @@ def startup_settled(status: Mapping[str, Any]) -> bool:
     """Startup has an outcome: every phase Ready, or failed (and any rollback finished)."""
     if status.get("startupPhase") == "Complete":
         return True
-    progressing = next((c for c in status.get("conditions", []) if c.get("type") == "Progressing"), {})
+    progressing: Mapping[str, Any] = next(
+        (c for c in status.get("conditions", []) if c.get("type") == "Progressing"), {}
+    )
     return status.get("phase") == "Failed" and progressing.get("status") == "False"
 
 

@@ -49,7 +49,8 @@ class Host:
 
 
 def _container(body: Mapping[str, Any]) -> Mapping[str, Any]:
-    return body["spec"]["template"]["spec"]["containers"][0]
+    container: Mapping[str, Any] = body["spec"]["template"]["spec"]["containers"][0]
+    return container
 
 
 def _rewrite_builtin(args: list[str], host: Host, component: str, credentials: bool) -> list[str]:
@@ -151,7 +152,7 @@ class Workload:
 
     def apply(self, body: dict[str, Any], now: datetime) -> bool:
         """Take a new desired object; True when its spec changed (a new generation)."""
-        changed = body["spec"] != self.body["spec"]
+        changed = bool(body["spec"] != self.body["spec"])
         self.body = body
         if changed:
             self.generation += 1
