@@ -24,11 +24,13 @@ from tradingbot_components.exchange_sim.views import (
     balance_view,
     order_view,
     trade_balance_view,
+    trade_view,
 )
 from tradingbot_components.kraken.errors import KrakenError
 
 PrivateHandler = Callable[[Simulator, Account, Mapping[str, Any], float], Any]
 CLOSED_PAGE = 50
+QUERY_TRADES_MAX = 20
 
 
 def _flag(params: Mapping[str, Any], key: str) -> bool:
@@ -120,6 +122,17 @@ def query_orders(sim: Simulator, account: Account, params: Mapping[str, Any], no
     return {txid: order_view(order, trades=_flag(params, "trades")) for txid, order in found.items() if order}
 
 
+def query_trades(sim: Simulator, account: Account, params: Mapping[str, Any], now: float) -> Any:
+    """Up to 20 of the account's fills by trade id; an unknown id is refused, as Kraken does."""
+    ids = [t.strip() for t in str(params.get("txid") or "").split(",") if t.strip()]
+    if not ids or len(ids) > QUERY_TRADES_MAX:
+        raise invalid("txid")
+    fills = {fill.trade_id: fill for fill in account.fills if fill.trade_id in ids}
+    if len(fills) != len(set(ids)):
+        raise invalid("txid")
+    return {trade_id: trade_view(fills[trade_id]) for trade_id in ids}
+
+
 def add_order(sim: Simulator, account: Account, params: Mapping[str, Any], now: float) -> Any:
     parse = partial(parse_rest_order, params, sim.catalog, now)
     request, order = sim.place(account, parse, str(params.get("pair") or ""), now)
@@ -168,6 +181,7 @@ PRIVATE_METHODS: dict[str, PrivateHandler] = {
     "OpenOrders": open_orders,
     "ClosedOrders": closed_orders,
     "QueryOrders": query_orders,
+    "QueryTrades": query_trades,
     "AddOrder": add_order,
     "CancelOrder": cancel_order,
     "CancelAll": cancel_all,

@@ -61,6 +61,29 @@ def order_view(order: Order, *, trades: bool = False) -> dict[str, Any]:
     return body
 
 
+def trade_view(fill: Fill) -> dict[str, Any]:
+    """One of the account's fills as QueryTrades / TradesHistory show it (amounts rounded to the pair's
+    decimals, as Kraken shows them; `price` x `vol` is the exact cost)."""
+    pair = fill.pair
+    return {
+        "ordertxid": fill.txid,
+        "postxid": fill.trade_id,
+        "pair": pair.altname,
+        "time": rest_time(fill.time),
+        "type": fill.side.value,
+        "ordertype": fill.ordertype.value,
+        "price": fixed(fill.price, pair.pair_decimals),
+        "cost": fixed(fill.cost, pair.cost_decimals),
+        "fee": fixed(fill.fee, pair.cost_decimals),
+        "vol": fixed(fill.volume, pair.lot_decimals),
+        "margin": fixed(Decimal(0), pair.cost_decimals),
+        "leverage": "0",
+        "misc": "",
+        "trade_id": fill.exec_id,
+        "maker": fill.maker,
+    }
+
+
 def balance_view(catalog: Catalog, account: Account) -> dict[str, str]:
     return {
         asset_id: fixed(amount, _asset(catalog, asset_id).decimals)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 
@@ -13,6 +14,7 @@ from tests.support.waiting import wait_until
 from tradingbot_components.kraken.signing import BodyFormat
 
 Factory = Callable[..., SimHandle]
+D = Decimal
 
 
 def ok(reply: dict) -> dict:
@@ -131,5 +133,20 @@ def test_market_orders_fill_and_move_balances(sim_factory: Factory) -> None:
     assert closed["status"] == "closed" and closed["vol_exec"] == "0.50000000" and closed["trades"]
     balance = ok(sim.private("Balance"))
     assert balance["XXBT"] == "0.5000000000"
-    spent = 100000 - float(balance["ZUSD"])
-    assert spent == pytest.approx(float(closed["cost"]) + float(closed["fee"]), abs=0.001)
+    # QueryTrades shows each fill; its price x vol is exact, the shown cost is rounded to the pair's places.
+    fills = ok(sim.private("QueryTrades", {"txid": ",".join(closed["trades"])}))
+    assert list(fills) == closed["trades"]
+    assert {f["ordertxid"] for f in fills.values()} == {txid}
+    assert {(f["pair"], f["type"], f["ordertype"]) for f in fills.values()} == {("XBTUSD", "buy", "market")}
+    assert sum((D(f["vol"]) for f in fills.values()), D(0)) == D("0.5")
+    cost = sum((D(f["price"]) * D(f["vol"]) for f in fills.values()), D(0))
+    fee = sum((D(f["fee"]) for f in fills.values()), D(0))
+    assert abs(cost - D(closed["cost"])) <= D("0.00005") and fee == D(closed["fee"])
+    # The balance moved by exactly cost + fee, shown to the asset's 4 places.
+    spent = D(100000) - D(balance["ZUSD"])
+    assert abs(spent - (cost + fee)) <= D("0.00005")
+    # An id that is not one of the account's fills is refused, as is asking for none.
+    assert sim.private("QueryTrades", {"txid": "TNOTMINE-00000-000000"})["error"] == [
+        "EGeneral:Invalid arguments:txid"
+    ]
+    assert sim.private("QueryTrades", {})["error"] == ["EGeneral:Invalid arguments:txid"]

@@ -100,6 +100,10 @@ class PortfolioBot:
             return order if order["status"] == "closed" else None
 
         order: dict[str, Any] = wait_until(closed, timeout=10, what=f"order {cl_ord_id} to fill")
+        # The order's `cost` is rounded to the pair's cost decimals; its fills' price x vol is exact.
+        fills = self.stack.private("QueryTrades", {"txid": ",".join(order["trades"])})
+        assert fills.status == 200 and fills.json["error"] == [], fills.body
+        order["exact_cost"] = sum((D(f["price"]) * D(f["vol"]) for f in fills.json["result"].values()), D(0))
         return order
 
     def stored_fills(self) -> list[dict[str, Any]]:

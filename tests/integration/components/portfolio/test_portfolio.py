@@ -41,7 +41,7 @@ def test_a_filled_buy_is_a_position_at_its_fill_price(portfolio_bot: PortfolioBo
     position = next(p for p in view["positions"] if p["pair"] == SYMBOL)
 
     assert D(position["quantity"]) == D(buy["vol_exec"]) == D("0.01")
-    assert_average(position, D(buy["cost"]), len(buy["trades"]))
+    assert_average(position, buy["exact_cost"], len(buy["trades"]))
     if len(buy["trades"]) == 1:
         assert D(position["average_price"]) == D(buy["price"])
     # The fee (quote currency) is the only P&L realized so far.
@@ -69,7 +69,7 @@ def test_a_sell_realizes_pnl_exactly(portfolio_bot: PortfolioBot) -> None:
     position = next(p for p in view["positions"] if p["pair"] == SYMBOL)
 
     assert D(position["quantity"]) == 0 and D(position["average_price"]) == 0
-    expected = D(sell["cost"]) - D(buy["cost"]) - D(buy["fee"]) - D(sell["fee"])
+    expected = sell["exact_cost"] - buy["exact_cost"] - D(buy["fee"]) - D(sell["fee"])
     realized = D(view["realized_pnl"])
     if len(buy["trades"]) <= 2:
         assert realized == expected, dump(bot)
@@ -129,7 +129,7 @@ def test_kill_9_then_restart_rebuilds_the_same_positions_and_catches_up(portfoli
     new = next(p for p in after["positions"] if p["pair"] == SYMBOL)
     assert D(new["quantity"]) == D(old["quantity"]) + D("0.002") == D("0.008")
     assert D(after["realized_pnl"]) == D(before["realized_pnl"]) - D(missed["fee"])
-    cost = D(old["average_price"]) * D(old["quantity"]) + D(missed["cost"])
+    cost = D(old["average_price"]) * D(old["quantity"]) + missed["exact_cost"]
     assert abs(D(new["average_price"]) * D(new["quantity"]) - cost) < D("1e-18")
 
     # A second restart, with nothing new: exactly the same positions.
