@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.integration.local.runner import EXAMPLE, RunningBot, alive, tradingbot
+from tests.support.waiting import WaitTimeout
 from tradingbot_components.config import COMPONENT_NAMES
 
 PHASE_ORDER = list(COMPONENT_NAMES)  # the built-in components in startup order
@@ -104,6 +105,33 @@ def test_the_example_runs_heals_reloads_and_stops_in_reverse_order(local_bot, tm
     assert bot.pid("portfolio") not in (None, victim)
     assert bot.row("portfolio")["lastRecovery"]["action"] == "Restart"
     assert not alive(victim)
+
+    # kill -9 of the gateway: the trader, which cannot trade safely without it, is held at 0 (safe mode)
+    # and restored when the gateway is back.
+    gateway = bot.pid("gateway")
+    assert gateway is not None
+    os.kill(gateway, signal.SIGKILL)
+    try:
+        bot.wait(
+            lambda: (
+                [line.split(" RecoveryScale ", 1)[1] for line in bot.events() if " RecoveryScale " in line][
+                    -2:
+                ]
+                == [
+                    "scaling trader to 0: gateway Unhealthy",
+                    "restoring trader: its dependencies are healthy",
+                ]
+            ),
+            "safe mode to hold and release the trader",
+            60,
+        )
+    except WaitTimeout as timeout:
+        raise AssertionError(f"{timeout}; events: {bot.events()[-25:]}") from None
+    # Holding the trader is planned, so it alerts once (a warning); the release is no alert.
+    assert [a["message"] for a in bot.alerts() if a["reason"] == "RecoveryScale"][-1:] == [
+        "scaling trader to 0: gateway Unhealthy"
+    ]
+    bot.wait_healthy(90)
 
     # A broken file leaves the running bot untouched and says why.
     steady = pids(bot)
