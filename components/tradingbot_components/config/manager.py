@@ -8,7 +8,8 @@ Precedence, highest first:
 3. the schema's defaults.
 
 Every update validates the whole document with the overrides applied on top; an invalid one is rejected
-with field paths and the last good config stays. Hot fields change in place; restart fields change too
+with field paths and the last good config stays. `update_config(path, value)` is a whole-document update
+too: the current document with one value set, validated by the same `validate`. Hot fields change in place; restart fields change too
 but are listed in `restart_required` until the process restarts. Secret fields are never exported.
 """
 
@@ -36,6 +37,7 @@ from tradingbot_components.config.changes import (
     show,
 )
 from tradingbot_components.config.env import EnvOverrides, read_overrides
+from tradingbot_components.config.paths import with_value
 from tradingbot_components.config.schema import BotConfig
 from tradingbot_components.runtime.invocation import call_hook, describe_error
 
@@ -122,6 +124,7 @@ class _State:
     generation: int
     loaded: bool
     baseline: BotConfig
+    document: Mapping[str, Any] = field(default_factory=dict)  # as the source gave it (no environment)
     origin: str = "defaults"
     updated_at: float | None = None
     valid: bool = True
@@ -154,7 +157,9 @@ class ConfigManager:
         config = self.validate(document or {})
         loaded = document is not None
         start = generation if generation is not None else (1 if loaded else 0)
-        self._state = _State(config, start, loaded, config, origin if loaded else "defaults")
+        self._state = _State(
+            config, start, loaded, config, dict(document or {}), origin if loaded else "defaults"
+        )
         self._subscribers: list[_Subscriber] = []
         self._applied: list[AppliedCallback] = []
         self._lock = asyncio.Lock()
@@ -198,6 +203,11 @@ class ConfigManager:
                 raise KeyError(f"unknown config path {path!r}")
             node = getattr(node, part)
         return node
+
+    @property
+    def document(self) -> Mapping[str, Any]:
+        """The document in force as its source gave it, before environment overrides and defaults."""
+        return self._state.document
 
     def export(self) -> dict[str, Any]:
         """What `/config` shows: the generation and the document with secrets redacted."""
@@ -261,14 +271,36 @@ class ConfigManager:
             except ConfigRejected as exc:
                 self._reject(exc.errors, origin, generation)
                 return UpdateResult(False, self.generation, errors=exc.errors)
-            return await self._apply(config, generation, origin)
+            return await self._apply(config, document, generation, origin)
+
+    def with_value(self, path: str, value: Any) -> tuple[dict[str, Any], BotConfig]:
+        """The current document with `path` set to `value`, and that document validated as a whole (exactly
+        as `update` would); raises `ConfigRejected` naming the field. Changes nothing."""
+        try:
+            document = with_value(self._state.document, path, value)
+        except ValueError as exc:
+            raise ConfigRejected([FieldError(path, str(exc))]) from None
+        return document, self.validate(document)
+
+    async def update_config(self, path: str, value: Any, *, origin: str = "update_config") -> UpdateResult:
+        """Set one field (`update_config("trading.profit_target", 0.007)`): a whole-document update of the
+        current document with that value. A value the schema refuses raises `ConfigRejected` with the field
+        path (`trading.profit_target: Input should be greater than 0`) and nothing changes; the running
+        config stays valid. The next document from the source replaces the whole document, this value too.
+        """
+        async with self._lock:
+            document, config = self.with_value(path, value)
+            return await self._apply(config, document, None, origin)
 
     def reject(self, reason: str, *, origin: str, generation: int | None = None) -> None:
         """Record a document that could not even be read (bad JSON/YAML) as a rejection."""
         self._reject((FieldError("", reason),), origin, generation)
 
-    async def _apply(self, config: BotConfig, generation: int | None, origin: str) -> UpdateResult:
+    async def _apply(
+        self, config: BotConfig, document: Mapping[str, Any], generation: int | None, origin: str
+    ) -> UpdateResult:
         state = self._state
+        state.document = dict(document)
         changes = diff(state.config, config)
         first = not state.loaded
         if generation is None:

@@ -155,9 +155,12 @@ class Orchestrator:
 
     async def update_config(self, path: str, value: Any, *, wait: bool = True, timeout: float = 60.0) -> int:
         """Set one field on top of the file (hot fields apply in place, restart fields restart exactly their
-        readers); with `wait`, return once every reporting component runs the new generation. Raises
-        ValueError (with the field path) for a value the schema refuses; nothing changes then."""
+        readers); with `wait`, return once every reporting component runs the new generation. A value the
+        schema refuses raises `ConfigRejected` (a ValueError) with the field path, e.g.
+        `trading.profit_target: Input should be greater than 0`, and nothing changes: the bot's document with
+        the value set is validated by the components' own `ConfigManager.with_value` before it is planned."""
         runner = self.session.runner
+        self.config.with_value(path, value)
         before, spec_generation = runner.config_generation, runner.generation
         runner.set_override(path, value)
         if runner.generation == spec_generation:

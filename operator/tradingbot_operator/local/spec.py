@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from tradingbot_components.config.paths import with_value
 from tradingbot_operator.local.document import LOCAL_IMAGE, LocalBot
 from tradingbot_operator.planner.bot import CheckedSpec, check_spec
 
@@ -56,18 +57,6 @@ def assign_ports(ports: dict[str, int], names: Iterable[str]) -> dict[str, int]:
     return ports
 
 
-def set_path(document: dict[str, Any], path: str, value: Any) -> None:
-    """`trading.profit_target` = value in a nested document (sections made as needed)."""
-    *parents, leaf = path.split(".")
-    node = document
-    for part in parents:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    node[leaf] = value
-
-
 def local_spec(
     bot: LocalBot,
     ports: Mapping[str, int],
@@ -78,9 +67,10 @@ def local_spec(
 ) -> dict[str, Any]:
     """The spec to plan: endpoints at local ports, storage in the state directory, overlays applied."""
     spec = copy.deepcopy(bot.spec)
-    config: dict[str, Any] = spec.setdefault("config", {})
+    config: dict[str, Any] = spec.get("config") or {}
     for path, value in (overrides or {}).items():
-        set_path(config, path, value)
+        config = with_value(config, path, value)
+    spec["config"] = config
     endpoints = dict(config.get("endpoints") or {})
     for component, keys in ENDPOINTS.items():
         if component not in ports:
