@@ -1,5 +1,8 @@
-"""The example bot on real pods: the operator runs in-cluster from the project image, and the bot's
-Infrastructure phase (storage, exchange-sim) runs as real containers that reach Ready through their own /readyz.
+"""The example bot on real pods: the operator runs in-cluster from the project image (the Helm chart), the bot's
+components run as real containers that reach Ready through their own /readyz, the config each one runs is
+reported back (ConfigApplied), the trader trades on paper against the simulator pod, a hot change reaches the
+processes by the API watch and later the mounted file, the kubelet restarts a container that exits and the status
+counts it, and an unavailable exchange shows as the gateway's failure with the trader held, then recovers.
 
 kwok would report these pods Ready whatever the process did; here the kubelet's probes decide, `kubectl logs`
 reads the containers' output, and the pods reach each other through a Service name (CoreDNS, kube-proxy).
@@ -146,3 +149,183 @@ def test_the_whole_example_bot_reaches_ready_on_real_pods(
     )
     real_nodes = real_cluster.real_nodes()
     assert len(pods.items) == 8 and all(p.spec.node_name in real_nodes for p in pods.items)
+
+
+# The bot is Ready on real pods from here on. The tests below read it through its own processes, change its
+# config, restart a container and break the exchange; the fault tests come last.
+
+
+def pod_of(real_bots: Bots, component: str) -> client.V1Pod:
+    pods = [
+        p for p in component_pods(real_bots.core, real_bots.namespace, BOT, component) if _running_ready(p)
+    ]
+    assert pods, f"no running {component} pod"
+    return pods[0]
+
+
+def call(
+    real_cluster: RealCluster, real_bots: Bots, component: str, path: str, body: dict[str, Any] | None = None
+) -> Any:
+    """An HTTP call to a component's own port from inside its container (127.0.0.1 in the pod's network
+    namespace), so it works on the local node and on kind alike; the JSON answer."""
+    pod = pod_of(real_bots, component)
+    script = (
+        "import json, sys, urllib.request; "
+        f"data = {json.dumps(body).encode() if body is not None else None!r}; "
+        f"r = urllib.request.Request('http://127.0.0.1:8080{path}', data=data, "
+        "headers={'Content-Type': 'application/json'}); "
+        "print(urllib.request.urlopen(r, timeout=10).read().decode())"
+    )
+    out = real_cluster.cluster.kubectl(
+        "exec", "-n", real_bots.namespace, pod.metadata.name, "--", "python", "-c", script
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def row(real_bots: Bots, component: str) -> dict[str, Any]:
+    return next(c for c in real_bots.status(BOT)["components"] if c["name"] == component)
+
+
+def test_config_is_applied_in_every_container_and_the_bot_trades_on_paper(
+    real_cluster: RealCluster, real_bots: Bots, infrastructure: dict[str, client.V1Pod]
+) -> None:
+    real_bots.wait_ready(BOT, timeout=300)
+    # Each component patched its pod with the config generation it runs; the operator saw all of them.
+    applied = real_bots.wait_for(
+        BOT,
+        lambda s: (
+            next((c for c in s.get("conditions", []) if c["type"] == "ConfigApplied"), {}).get("status")
+            == "True"
+        ),
+        timeout=120,
+        what="ConfigApplied True",
+    )
+    generation = applied["config"]["generation"]
+    assert {c["name"]: c["configGeneration"] for c in applied["components"]} == {
+        c["name"]: generation for c in applied["components"]
+    }
+    # The trader's strategy entered a position against the simulator pod: an order the exchange acknowledged.
+    orders = wait_until(
+        lambda: [
+            o
+            for o in call(real_cluster, real_bots, "trader", "/orders")["orders"]
+            if o.get("exchange_order_id")
+        ],
+        timeout=120,
+        interval=2,
+        what="an order acknowledged by the simulator",
+    )
+    assert all(o["cl_ord_id"] for o in orders)
+    stats = call(real_cluster, real_bots, "exchange-sim", "/_sim/stats")
+    assert stats["requests"].get("AddOrder", 0) >= 1
+
+
+def test_a_hot_change_reaches_the_containers_by_watch_and_the_mounted_file(
+    real_cluster: RealCluster, real_bots: Bots, infrastructure: dict[str, client.V1Pod]
+) -> None:
+    before = {c["name"]: c["restarts"] for c in real_bots.status(BOT)["components"]}
+    pids = {name: pod_of(real_bots, name).metadata.uid for name in before}
+    generation = real_bots.status(BOT)["config"]["generation"]
+    real_bots.patch(BOT, {"spec": {"config": {"trading": {"profit_target": 0.006}}}})
+
+    # The API watch: every component runs the new generation, and the trader prices with it.
+    real_bots.wait_for(
+        BOT,
+        lambda s: (
+            s["config"]["generation"] > generation
+            and all(c.get("configGeneration") == s["config"]["generation"] for c in s["components"])
+        ),
+        timeout=60,
+        what="every component to run the new config generation",
+    )
+    assert call(real_cluster, real_bots, "trader", "/config")["config"]["trading"]["profit_target"] == 0.006
+    # Hot: the same pods, no container restarted.
+    assert {name: pod_of(real_bots, name).metadata.uid for name in before} == pids
+    assert {c["name"]: c["restarts"] for c in real_bots.status(BOT)["components"]} == before
+
+    # The kubelet refreshes the mounted ConfigMap on its own schedule (about a minute here).
+    pod = pod_of(real_bots, "trader")
+
+    def mounted() -> bool:
+        text = real_cluster.cluster.kubectl(
+            "exec", "-n", real_bots.namespace, pod.metadata.name, "--", "cat", "/etc/tradingbot/config.json"
+        ).stdout
+        return json.loads(text)["trading"]["profit_target"] == 0.006
+
+    wait_until(mounted, timeout=180, interval=3, what="the mounted config file to show the change")
+
+
+def test_a_container_that_exits_is_restarted_by_the_kubelet_and_counted(
+    real_cluster: RealCluster, real_bots: Bots, infrastructure: dict[str, client.V1Pod]
+) -> None:
+    pod = pod_of(real_bots, "portfolio")
+    restarts = row(real_bots, "portfolio")["restarts"]
+    # SIGTERM to the container's main process: it shuts down cleanly and exits; the kubelet starts it again.
+    real_cluster.cluster.kubectl(
+        "exec",
+        "-n",
+        real_bots.namespace,
+        pod.metadata.name,
+        "--",
+        "python",
+        "-c",
+        "import os; os.kill(1, 15)",
+    )
+
+    def restarted() -> client.V1Pod | None:
+        now = real_bots.core.read_namespaced_pod(pod.metadata.name, real_bots.namespace)
+        statuses = now.status.container_statuses or []
+        return now if statuses and statuses[0].restart_count > 0 and _running_ready(now) else None
+
+    again = wait_until(
+        restarted, timeout=120, interval=1, what="the kubelet to restart the portfolio container"
+    )
+    assert again.metadata.uid == pod.metadata.uid, "the same pod, its container restarted"
+    real_bots.wait_for(
+        BOT,
+        lambda s: next(c for c in s["components"] if c["name"] == "portfolio")["restarts"] > restarts,
+        timeout=60,
+        what="the status to count the restart",
+    )
+    real_bots.wait_ready(BOT, timeout=120)
+
+
+def test_an_unavailable_exchange_degrades_to_the_gateway_holds_the_trader_and_recovers(
+    real_cluster: RealCluster, real_bots: Bots, infrastructure: dict[str, client.V1Pod]
+) -> None:
+    real_bots.wait_ready(BOT, timeout=120)
+    call(real_cluster, real_bots, "exchange-sim", "/_sim/faults", {"mode": "unavailable"})
+    try:
+
+        def held(status: dict[str, Any]) -> bool:
+            trader = next(c for c in status["components"] if c["name"] == "trader")
+            degraded = next((c for c in status.get("conditions", []) if c["type"] == "Degraded"), {})
+            return (
+                bool(trader["safeMode"])
+                and trader.get("rootCause") == "gateway"
+                and degraded.get("status") == "True"
+            )
+
+        status = real_bots.wait_for(
+            BOT, held, timeout=180, what="the trader held by safe mode with root cause gateway"
+        )
+        gateway = next(c for c in status["components"] if c["name"] == "gateway")
+        assert gateway["health"] in ("Unhealthy", "Degraded"), gateway
+        assert (
+            real_bots.apps.read_namespaced_deployment(f"{BOT}-trader", real_bots.namespace).spec.replicas == 0
+        )
+    finally:
+        call(real_cluster, real_bots, "exchange-sim", "/_sim/faults", {"mode": "none"})
+
+    # Cleared: the gateway's circuit closes, the trader is restored, the bot is Ready and Healthy again.
+    real_bots.wait_for(
+        BOT,
+        lambda s: (
+            s.get("health") == "Healthy"
+            and not next(c for c in s["components"] if c["name"] == "trader")["safeMode"]
+            and next((c for c in s.get("conditions", []) if c["type"] == "Ready"), {}).get("status") == "True"
+        ),
+        timeout=240,
+        what="the bot Healthy again with the trader restored",
+    )
+    assert real_bots.apps.read_namespaced_deployment(f"{BOT}-trader", real_bots.namespace).spec.replicas == 1
