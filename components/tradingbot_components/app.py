@@ -22,9 +22,9 @@ from prometheus_client import CollectorRegistry
 
 from tradingbot_components.config.feed import ConfigFeed
 from tradingbot_components.config.kube import PodGenerationReporter
-from tradingbot_components.config.logs import set_level
+from tradingbot_components.config.logs import effective_level, set_level
 from tradingbot_components.config.manager import ConfigManager
-from tradingbot_components.http import HttpServer, Lifecycle, LoopHeartbeat, ProbeRoutes
+from tradingbot_components.http import DebugRoutes, HttpServer, Lifecycle, LoopHeartbeat, ProbeRoutes
 from tradingbot_components.runtime import (
     Container,
     HealthMonitor,
@@ -124,6 +124,7 @@ class ComponentApp:
             extra_status=self._extra_status,
         )
         self.probes.add_to(self.http.app)
+        DebugRoutes(self.probes, self.container).add_to(self.http.app)
         for iface, instance in (
             (ComponentApp, self),
             (ConfigManager, self.config),
@@ -193,10 +194,25 @@ class ComponentApp:
 
     async def _start_config(self) -> None:
         await self.feed.load()
-        set_level(self.config.config.system.log_level)
-        self.config.subscribe(lambda _path, _old, new: set_level(new), prefix="system.log_level")
+        # The loaded document's values, then every later change (both hot).
+        self._apply_log_level()
+        self._set_interval(
+            "system.health_check_interval", None, self.config.config.system.health_check_interval
+        )
+        self.config.subscribe(self._apply_log_level, prefix="system.log_level")
+        self.config.subscribe(self._apply_log_level, prefix="system.debug")
         self.config.subscribe(self._set_interval, prefix="system.health_check_interval")
         await self.feed.start()
+
+    def _apply_log_level(self, path: str | None = None, _old: Any = None, _new: Any = None) -> None:
+        """`system.log_level`, or DEBUG while `system.debug` is on; both hot."""
+        system = self.config.config.system
+        level = effective_level(system)
+        set_level(level)
+        if path is not None:
+            log.info("log level %s (system.debug %s)", level, "on" if system.debug else "off")
+        if system.debug:
+            log.debug("system.debug is on: debug logging, and /debug answers")
 
     def _set_interval(self, _path: str, _old: Any, new: Any) -> None:
         self.monitor.interval = float(new)

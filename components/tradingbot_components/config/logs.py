@@ -1,5 +1,5 @@
 """Log output of a component process: one JSON object per line on stderr (plain text when
-`TRADINGBOT_LOG_FORMAT=plain`), level from `system.log_level`, which is hot.
+`TRADINGBOT_LOG_FORMAT=plain`), level from `system.log_level`, or DEBUG while `system.debug` is on (both hot).
 
 Extras passed with `extra={...}` become JSON keys; keys that name secrets are redacted on the way out.
 """
@@ -11,6 +11,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
+
+from tradingbot_components.config.schema import SystemConfig
 
 FORMAT_VARIABLE = "TRADINGBOT_LOG_FORMAT"
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
@@ -70,6 +72,15 @@ def configure_logging(
     return handler
 
 
+def effective_level(system: SystemConfig) -> str:
+    """The level a process logs at: DEBUG while `system.debug` is on, `system.log_level` otherwise."""
+    return "DEBUG" if system.debug else system.log_level
+
+
 def set_level(level: str) -> None:
-    """Apply `system.log_level` (hot)."""
+    """Apply a level to the root logger (the chatty libraries above stay at WARNING)."""
     logging.getLogger().setLevel(level.upper())
+
+
+def current_level() -> str:
+    return logging.getLevelName(logging.getLogger().getEffectiveLevel())

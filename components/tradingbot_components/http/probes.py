@@ -136,9 +136,15 @@ class ProbeRoutes:
         return web.json_response(readiness.to_dict(), status=200 if readiness.ready else 503)
 
     async def healthz(self, request: web.Request) -> web.Response:
-        health = self.monitor.snapshot()
+        body = self.health_document()
+        unhealthy = HealthStatus(body["status"]) is HealthStatus.UNHEALTHY
+        return web.json_response(body, status=503 if unhealthy else 200)
+
+    def health_document(self, *, alerts: int = 20) -> dict[str, Any]:
+        """What `/healthz` answers (and `/debug` builds on)."""
+        health = self.monitor.snapshot(alerts=alerts)
         readiness = self.readiness()
-        body = {
+        return {
             "component": self.component,
             "status": health["status"],
             "ready": readiness.to_dict(),
@@ -150,8 +156,6 @@ class ProbeRoutes:
             "startup": self.sequence.snapshot(),
             **self.extra_status(),
         }
-        unhealthy = HealthStatus(health["status"]) is HealthStatus.UNHEALTHY
-        return web.json_response(body, status=503 if unhealthy else 200)
 
     async def metrics(self, request: web.Request) -> web.Response:
         return web.Response(

@@ -17,7 +17,7 @@ from tradingbot_components.runtime.health_status import (
     HealthStatus,
     worst,
 )
-from tradingbot_components.runtime.recovery import RecoveryPolicy
+from tradingbot_components.runtime.recovery import RecoveryDeferred, RecoveryPolicy
 from tradingbot_components.runtime.registrations import (
     ContainerError,
     DependencyCycleError,
@@ -53,6 +53,7 @@ __all__ = [
     "Lifetime",
     "MissingRegistrationError",
     "Phase",
+    "RecoveryDeferred",
     "RecoveryPolicy",
     "RegistrationError",
     "Scope",

@@ -203,6 +203,17 @@ class Container:
     def is_registered(self, iface: Any) -> bool:
         return iface in self._registrations
 
+    def describe(self) -> list[dict[str, Any]]:
+        """Each registration (service, lifetime, whether its singleton exists yet), for `/debug`."""
+        return [
+            {
+                "service": type_name(key),
+                "lifetime": str(registration.lifetime),
+                "created": key in self._root.cached,
+            }
+            for key, registration in self._registrations.items()
+        ]
+
     async def resolve(self, iface: type[T]) -> T:
         """The instance for `iface`, building (and initialising) what it needs first."""
         return cast(T, await self._resolver.resolve(iface))

@@ -34,10 +34,12 @@ from tradingbot_components.runtime.health_status import (
 from tradingbot_components.runtime.invocation import call_hook, describe_error
 from tradingbot_components.runtime.recovery import (
     RecoveryAction,
+    RecoveryDeferred,
     RecoveryPolicy,
     RecoveryState,
     after_attempt,
     decide_recovery,
+    deferred,
 )
 
 Check = Callable[[], Awaitable[HealthStatus | CheckResult]]
@@ -69,6 +71,7 @@ class _Recovery:
     handler: RecoveryHandler
     policy: RecoveryPolicy
     state: RecoveryState = field(default_factory=RecoveryState)
+    last_result: str | None = None  # what the latest call did, for /healthz
 
 
 class HealthMonitor:
@@ -122,12 +125,14 @@ class HealthMonitor:
         name: str,
         handler: RecoveryHandler,
         *,
-        max_attempts: int = 3,
+        max_attempts: int | None = 3,
         backoff_base: float = 1.0,
         backoff_max: float = 60.0,
     ) -> None:
-        """Call `handler` when `name` turns Unhealthy, then with backoff while it stays so, at most
-        `max_attempts` times; an alert reports the exhausted budget."""
+        """Call `handler` (sync or async) when `name` turns Unhealthy, then with backoff while it stays so, at
+        most `max_attempts` times (None: for as long as it stays unhealthy); an alert reports an exhausted
+        budget. The handler may raise `RecoveryDeferred(delay)` to be called again later without spending
+        an attempt."""
         self._recoveries[name] = _Recovery(handler, RecoveryPolicy(max_attempts, backoff_base, backoff_max))
 
     def add_alert_callback(self, callback: AlertCallback) -> None:
@@ -225,6 +230,18 @@ class HealthMonitor:
             "time": self._now(),
             "components": {name: view.to_dict() for name, view in self.components().items()},
             "alerts": [alert.to_dict() for alert in self._alerts.recent(alerts)],
+            "recoveries": {name: self._describe_recovery(r) for name, r in self._recoveries.items()},
+        }
+
+    def _describe_recovery(self, recovery: _Recovery) -> dict[str, Any]:
+        state, policy = recovery.state, recovery.policy
+        waiting = state.attempts > 0 or state.next_attempt_at > 0
+        return {
+            "attempts": state.attempts,
+            "max_attempts": policy.max_attempts,
+            "next_attempt_in": round(max(0.0, state.next_attempt_at - self._now()), 3) if waiting else None,
+            "exhausted": state.exhausted,
+            "last_result": recovery.last_result,
         }
 
     # -- internals -------------------------------------------------------------------------------
@@ -267,6 +284,13 @@ class HealthMonitor:
         for component, result in zip(targets, results, strict=True):
             component.own, component.checked_at = result, now
             self._reschedule(component)
+            log.debug(
+                "check %s: %s%s",
+                component.name,
+                result.status,
+                f" ({result.message})" if result.message else "",
+                extra={"check": component.name, "status": str(result.status)},
+            )
         self._reconcile()
         await self._recover()
 
@@ -341,11 +365,17 @@ class HealthMonitor:
             )
         elif action is RecoveryAction.ATTEMPT:
             attempt = recovery.state.attempts + 1
-            log.info("recovering %s (attempt %d of %d)", name, attempt, recovery.policy.max_attempts)
+            budget = recovery.policy.max_attempts
             try:
                 async with asyncio.timeout(self.recovery_timeout):
                     await call_hook(recovery.handler)
+            except RecoveryDeferred as later:
+                recovery.state = deferred(recovery.state, later.delay, now=self._now())
+                recovery.last_result = f"deferred: {later}"
+                log.debug("recovery of %s deferred %.1fs: %s", name, later.delay, later)
+                return
             except Exception as exc:
+                recovery.last_result = f"attempt {attempt} raised {describe_error(exc)}"
                 self._metrics.count_recovery(name, ok=False)
                 self._alerts.emit(
                     AlertSeverity.WARNING,
@@ -354,6 +384,14 @@ class HealthMonitor:
                     component=name,
                 )
             else:
+                recovery.last_result = f"attempt {attempt} ran"
+                log.info(
+                    "recovery of %s: attempt %d%s ran",
+                    name,
+                    attempt,
+                    "" if budget is None else f" of {budget}",
+                    extra={"recovery": name, "attempt": attempt},
+                )
                 self._metrics.count_recovery(name, ok=True)
             recovery.state = after_attempt(recovery.policy, recovery.state, now=self._now())
 
