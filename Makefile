@@ -12,7 +12,7 @@ ACTIONLINT = $(CACHE)/actionlint-v$(shell sed -n 's/^ACTIONLINT_VERSION=//p' hac
 KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
 PYTEST_ARGS ?=
 
-.PHONY: help setup binaries node image image-name test-realnode cluster-up cluster-down cluster-status lint fmt test chaos audit test-unit test-e2e demo crds run-operator bench clean
+.PHONY: help setup binaries node postgres image image-name test-realnode cluster-up cluster-down cluster-status lint fmt test chaos audit test-unit test-e2e demo crds run-operator bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -34,6 +34,10 @@ node: ## install (apt) and build what the real node needs; root Linux only, else
 	@if [ "$$(uname -s)" = Linux ] && [ "$$(id -u)" = 0 ] && [ "$${TRADINGBOT_REAL_NODE:-auto}" != 0 ]; then \
 	  hack/install-node-deps.sh && hack/build-binaries.sh node >/dev/null; \
 	else echo "real node: skipped (needs root on Linux; TRADINGBOT_REAL_NODE=$${TRADINGBOT_REAL_NODE:-auto})"; fi
+
+# The storage tests start their own PostgreSQL from these binaries; a check of well under a second when present.
+postgres: ## install PostgreSQL for the storage tests (apt, as root; elsewhere says why and does nothing)
+	@hack/install-postgres.sh
 
 image: node ## build the image from the Dockerfile without Docker (OCI archive in build/image/) and import it into the real node
 	hack/image.sh all >/dev/null
@@ -58,7 +62,7 @@ fmt: setup ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test-unit: setup ## unit and integration tests (no cluster)
+test-unit: setup postgres ## unit and integration tests (no cluster)
 	$(PY) -m pytest -m 'not e2e' $(PYTEST_ARGS)
 
 test-e2e: setup binaries node ## e2e tests against the local cluster (starts one if none is up)
@@ -72,7 +76,7 @@ test-realnode: setup ## real-pod e2e tests: on the local real node, or on the cl
 image-name: ## print the image name the chart and the operator default to (what `make image` builds)
 	@sed -n 's/^DEFAULT_IMAGE = "\(.*\)"$$/\1/p' operator/tradingbot_operator/api/constants.py
 
-test: setup binaries node lint ## everything CI runs: lint, then all tests on a local cluster it starts and stops
+test: setup binaries node postgres lint ## everything CI runs: lint, then all tests on a local cluster it starts and stops
 	hack/image.sh build --if-possible >/dev/null
 	hack/run-tests.sh $(PYTEST_ARGS)
 

@@ -1,16 +1,18 @@
-"""The SQLite repository on a real file: durable settings, every call on the one writer thread, and the
-domain rules (idempotent ids, finished orders stay finished, nonce marks only rise)."""
+"""The repository on both backends (SQLite on a real file, a real PostgreSQL server): every call on the one
+writer thread, the domain rules (idempotent ids, finished orders stay finished, nonce marks only rise),
+SQLite's durable settings, and clear errors for unusable locations."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from tests.integration.components.storage.conftest import Backend
+from tests.support.postgres import PostgresServer
 from tradingbot_components.config.schema import StorageConfig
 from tradingbot_components.storage import Conflict, Fill, NotFound, Order, OrderStatus, OrderType, Side
 from tradingbot_components.storage.backends import open_repository, sqlite_repository
@@ -19,21 +21,14 @@ from tradingbot_components.storage.repository import StorageUnavailable
 from tradingbot_components.storage.sql import SqlRepository
 
 
-@pytest.fixture
-async def repo(tmp_path: Path) -> AsyncIterator[SqlRepository]:
-    repository = sqlite_repository(tmp_path / "nested" / "storage.db")
-    await repository.open()
-    try:
-        yield repository
-    finally:
-        await repository.close()
-
-
 def limit_order(cid: str = "c-1", volume: str = "0.5") -> Order:
     return Order(cid, "XBT/USD", Side.BUY, OrderType.LIMIT, Decimal(volume), Decimal("64000"))
 
 
-async def test_sqlite_is_opened_in_wal_mode_with_full_sync(repo: SqlRepository, tmp_path: Path) -> None:
+async def test_sqlite_is_opened_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
+    repo = sqlite_repository(tmp_path / "nested" / "storage.db")
+    await repo.open()
+
     def pragmas(conn: sqlite3.Connection) -> tuple[str, int, int]:
         return (
             conn.execute("PRAGMA journal_mode").fetchone()[0],
@@ -41,17 +36,26 @@ async def test_sqlite_is_opened_in_wal_mode_with_full_sync(repo: SqlRepository, 
             conn.execute("PRAGMA busy_timeout").fetchone()[0],
         )
 
-    assert await repo._run_with_conn(pragmas) == ("wal", 2, 5000)  # 2 = FULL
-    assert repo.describe() == {
-        "backend": "sqlite",
-        "location": str(tmp_path / "nested" / "storage.db"),
-        "open": True,
-    }
+    try:
+        assert await repo._run_with_conn(pragmas) == ("wal", 2, 5000)  # 2 = FULL
+    finally:
+        await repo.close()
 
 
-async def test_every_call_runs_on_the_single_writer_thread(repo: SqlRepository) -> None:
+async def test_the_repository_says_where_it_is_and_never_who(repo: SqlRepository, backend: Backend) -> None:
+    described = repo.describe()
+    assert (described["backend"], described["open"]) == (backend.name, True)
+    if backend.dsn is None:
+        assert described["location"] == str(backend.sqlite_path)
+    else:  # host:port/dbname, without the user (or a password, were there one)
+        dbname = backend.dsn.split("dbname=")[1].split()[0]
+        assert described["location"].endswith(f":5432/{dbname}")
+        assert "user" not in described["location"]
+
+
+async def test_every_call_runs_on_the_single_writer_thread(repo: SqlRepository, backend: Backend) -> None:
     names = {await repo._run(lambda: threading.current_thread().name) for _ in range(5)}
-    assert len(names) == 1 and names.pop().startswith("sqlite-writer")
+    assert len(names) == 1 and names.pop().startswith(f"{backend.name}-writer")
     assert threading.current_thread() is threading.main_thread()
 
 
@@ -99,13 +103,28 @@ async def test_nonce_marks_only_rise(repo: SqlRepository) -> None:
     assert (await repo.raise_nonce("other", 3)).high_water == 3
 
 
-async def test_unusable_locations_and_backends_fail_clearly(tmp_path: Path) -> None:
+async def test_an_unusable_sqlite_location_fails_clearly(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     broken = sqlite_repository(blocker / "storage.db")  # a path under a regular file
     with pytest.raises(StorageUnavailable, match="cannot open sqlite storage"):
         await broken.open()
+    with pytest.raises(StorageUnavailable, match="storage is not open"):
+        await broken.get_nonce("k")
+
+
+async def test_an_unusable_postgres_fails_clearly(postgres_server: PostgresServer, tmp_path: Path) -> None:
     with pytest.raises(StorageUnavailable, match="needs a DSN"):
         open_repository(StorageConfig(backend="postgres"))
+    missing = postgres_server.dsn(dbname="no_such_database")
+    broken = open_repository(StorageConfig(backend="postgres", dsn=missing))
+    with pytest.raises(
+        StorageUnavailable,
+        match=r'cannot open postgres storage at .*/no_such_database: .*"no_such_database" does not exist',
+    ):
+        await broken.open()
+    nobody = f"host={tmp_path} port=5432 user=x dbname=y connect_timeout=2"  # no server on this socket
+    with pytest.raises(StorageUnavailable, match=r"cannot open postgres storage at .*/y: .*No such file"):
+        await open_repository(StorageConfig(backend="postgres", dsn=nobody)).open()
     with pytest.raises(StorageUnavailable, match="storage is not open"):
         await broken.get_nonce("k")

@@ -1,5 +1,5 @@
-"""The storage component over HTTP: orders, fills, balances and nonce marks; a SIGKILL loses nothing that
-was acknowledged, and a nonce mark never goes backwards."""
+"""The storage component over HTTP, on both backends: orders, fills, balances and nonce marks; a SIGKILL loses
+nothing that was acknowledged, and a nonce mark never goes backwards."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from tests.integration.components.process import ComponentProcess, ComponentRunner
+from tests.integration.components.storage.conftest import Backend
 
 
-def start_storage(components: ComponentRunner, tmp_path: Path) -> ComponentProcess:
+def start_storage(components: ComponentRunner, tmp_path: Path, backend: Backend) -> ComponentProcess:
     path = tmp_path / "config.json"
     if not path.exists():
-        path.write_text(json.dumps({"storage": {"sqlite_path": str(tmp_path / "data" / "storage.db")}}))
-    storage = components.start("storage", "--config", str(path))
+        path.write_text(json.dumps(backend.document()))
+    storage = components.start("storage", "--config", str(path), env=backend.env())
     storage.wait_ready()
+    assert storage.get("/healthz").json["storage"]["backend"] == backend.name
     return storage
 
 
@@ -32,8 +34,10 @@ def order(cid: str, **changes: Any) -> dict[str, Any]:
     }
 
 
-def test_acknowledged_writes_survive_a_sigkill(components: ComponentRunner, tmp_path: Path) -> None:
-    storage = start_storage(components, tmp_path)
+def test_acknowledged_writes_survive_a_sigkill(
+    components: ComponentRunner, tmp_path: Path, backend: Backend
+) -> None:
+    storage = start_storage(components, tmp_path, backend)
     acknowledged = []
     for index in range(20):
         reply = storage.post("/v1/orders", order(f"o-{index}"))
@@ -52,7 +56,7 @@ def test_acknowledged_writes_survive_a_sigkill(components: ComponentRunner, tmp_
     storage.process.kill()  # SIGKILL: no shutdown, no flush
     storage.wait_exit()
 
-    again = start_storage(components, tmp_path)
+    again = start_storage(components, tmp_path, backend)
     listed = again.get("/v1/orders?limit=1000").json["orders"]
     assert [o["client_order_id"] for o in listed] == [o["client_order_id"] for o in acknowledged]
     assert again.get("/v1/orders/o-3").json["status"] == "new"
@@ -66,8 +70,10 @@ def test_acknowledged_writes_survive_a_sigkill(components: ComponentRunner, tmp_
     }
 
 
-def test_nonce_marks_only_rise_under_concurrent_writers(components: ComponentRunner, tmp_path: Path) -> None:
-    storage = start_storage(components, tmp_path)
+def test_nonce_marks_only_rise_under_concurrent_writers(
+    components: ComponentRunner, tmp_path: Path, backend: Backend
+) -> None:
+    storage = start_storage(components, tmp_path, backend)
     values = list(range(1, 201))
     values.reverse()  # the largest first: every later write must come back as the maximum
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -78,8 +84,10 @@ def test_nonce_marks_only_rise_under_concurrent_writers(components: ComponentRun
     assert storage.get("/v1/nonce/unused").json == {"key_id": "unused", "high_water": 0, "updated_at": None}
 
 
-def test_order_inserts_are_idempotent_by_client_order_id(components: ComponentRunner, tmp_path: Path) -> None:
-    storage = start_storage(components, tmp_path)
+def test_order_inserts_are_idempotent_by_client_order_id(
+    components: ComponentRunner, tmp_path: Path, backend: Backend
+) -> None:
+    storage = start_storage(components, tmp_path, backend)
     first = storage.post("/v1/orders", order("dup-1"))
     retry = storage.post(
         "/v1/orders", order("dup-1", price="64000.10")
@@ -90,8 +98,8 @@ def test_order_inserts_are_idempotent_by_client_order_id(components: ComponentRu
     assert clash.json["error"] == "Conflict"
 
 
-def test_bad_requests_name_the_fields(components: ComponentRunner, tmp_path: Path) -> None:
-    storage = start_storage(components, tmp_path)
+def test_bad_requests_name_the_fields(components: ComponentRunner, tmp_path: Path, backend: Backend) -> None:
+    storage = start_storage(components, tmp_path, backend)
     reply = storage.post("/v1/orders", order("bad-1", pair="xbtusd", volume="-1"))
     assert reply.status == 400
     assert {e["path"] for e in reply.json["errors"]} == {"pair", "volume"}
