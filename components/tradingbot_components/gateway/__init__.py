@@ -3,8 +3,9 @@ Kraken-aware circuit breaker, signed by auth, and resent only where a resend can
 
 Pure decisions: `calls` (what a call is), `retry` (whether to resend), `reconcile` (finding a client-id
 order), `answers` (what the caller gets), `settings` (config and readiness).
-Effects: `kraken.transport` (HTTP to Kraken, shared with auth), `auth_client`, `dispatcher` (the call loop), `probing` (half-open
-probes), `api` (HTTP), `component` (wiring).
+Effects: `kraken.transport` (HTTP to Kraken, shared with auth), `auth_client`, `dispatcher` (the call loop),
+`probing` (the half-open probe, the circuit's recovery handler), `api` (HTTP), `wiring` (the container's
+registrations), `component`.
 """
 
 from tradingbot_components.gateway.answers import GatewayAnswer

@@ -2,12 +2,13 @@
 breaker, gets signatures from auth, and is ready only while the circuit is closed and auth answers.
 
 Hot config: `circuit_breaker.*` updates the breaker in place; `rate_limiting.adaptive_mode` is read per call.
-`rate_limiting.tier` is a restart field (the governor is built for one tier).
+`rate_limiting.tier` is a restart field (the governor is built for one tier). Collaborators come from the
+container (`wiring`); an open circuit is brought back by the health monitor's recovery of `exchange-circuit`,
+the half-open probe (`probing`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -15,100 +16,71 @@ from typing import Any
 from tradingbot_components.app import ComponentApp
 from tradingbot_components.config.changes import FieldError
 from tradingbot_components.config.manager import ConfigRejected
+from tradingbot_components.gateway import wiring
 from tradingbot_components.gateway.api import GatewayApi
 from tradingbot_components.gateway.auth_client import AuthClient
 from tradingbot_components.gateway.dispatcher import Dispatcher
-from tradingbot_components.gateway.metrics import GatewayMetrics
 from tradingbot_components.gateway.probing import HalfOpenProber
 from tradingbot_components.gateway.settings import (
+    AUTH_CHECK,
+    CIRCUIT_CHECK,
     GatewaySettings,
     auth_health,
     breaker_settings,
     circuit_health,
     read_gateway_settings,
-    rest_limits,
-    trading_limits,
 )
-from tradingbot_components.kraken.breaker import BreakerSettings, CircuitBreaker, StateChange
-from tradingbot_components.kraken.limits import Tier
+from tradingbot_components.kraken.breaker import CircuitBreaker, StateChange
 from tradingbot_components.kraken.rate_limit import RateGovernor
-from tradingbot_components.kraken.transport import KrakenTransport
-from tradingbot_components.runtime import CheckResult, HealthStatus, Phase
-from tradingbot_components.runtime.tasks import cancel_and_wait
+from tradingbot_components.runtime import CheckResult, HealthStatus, Phase, RecoveryDeferred
 
 log = logging.getLogger(__name__)
 
-CIRCUIT_CHECK = "exchange-circuit"
-AUTH_CHECK = "auth"
+__all__ = ["AUTH_CHECK", "CIRCUIT_CHECK", "GatewayService", "build"]
 
 
 class GatewayService:
-    """Built in the Network phase, once the config is loaded (the tier and endpoints come from it)."""
+    """Started in the Network phase, once the config is loaded (the tier and endpoints come from it); its
+    collaborators come from the container (`wiring`)."""
 
     def __init__(self, app: ComponentApp, settings: GatewaySettings | None = None) -> None:
         self._app = app
         self.settings = settings or GatewaySettings()
-        self.metrics = GatewayMetrics(app.registry)
         self.dispatcher: Dispatcher | None = None
         self.breaker: CircuitBreaker | None = None
         self.governor: RateGovernor | None = None
         self.auth: AuthClient | None = None
-        self._transport: KrakenTransport | None = None
         self._prober: HalfOpenProber | None = None
-        self._probe_task: asyncio.Task[None] | None = None
         self._unsubscribe: list[Callable[[], None]] = []
 
     async def start(self) -> None:
-        config = self._app.config.config
-        tier = Tier(config.rate_limiting.tier)
-        self.governor = RateGovernor(
-            tier,
-            rest_limits=rest_limits(tier),
-            trading_limits=trading_limits(tier),
-            registry=self._app.registry,
-            name="gateway",
-        )
-        self.breaker = CircuitBreaker(
-            "kraken-rest",
-            BreakerSettings(**breaker_settings(config.circuit_breaker)),  # type: ignore[arg-type]
-            registry=self._app.registry,
-        )
-        self._transport = KrakenTransport(
-            config.endpoints.exchange_rest, timeout=self.settings.request_timeout
-        )
-        self.auth = AuthClient(config.endpoints.auth, timeout=self.settings.auth_timeout)
-        await self._transport.start()
-        await self.auth.start()
-        self.dispatcher = Dispatcher(
-            transport=self._transport,
-            auth=self.auth,
-            governor=self.governor,
-            breaker=self.breaker,
-            metrics=self.metrics,
-            adaptive=lambda: bool(self._app.config.config.rate_limiting.adaptive_mode),
-            on_auth_failure=self._auth_failed,
-        )
-        self._prober = HalfOpenProber(self.breaker, self.dispatcher.probe)
-        self.breaker.add_listener(self._prober.on_state_change)
+        container = self._app.container
+        self.dispatcher = await container.resolve(Dispatcher)
+        self.governor, self.breaker = self.dispatcher.governor, self.dispatcher.breaker
+        self.auth = self.dispatcher.auth
+        self._prober = await container.resolve(HalfOpenProber)
         self.breaker.add_listener(self._circuit_changed)
-        self._probe_task = asyncio.create_task(self._prober.run(), name="circuit-prober")
         self._unsubscribe.append(self._app.config.subscribe(self._breaker_config, prefix="circuit_breaker"))
+        config = self._app.config.config
         log.info(
             "gateway to %s (tier %s) via auth %s",
             config.endpoints.exchange_rest,
-            tier,
+            self.governor.tier,
             config.endpoints.auth,
-            extra={"tier": str(tier)},
+            extra={"tier": str(self.governor.tier)},
         )
 
     async def stop(self) -> None:
+        """Refuse new calls; the container closes the exchange and auth clients when the process ends."""
         for unsubscribe in self._unsubscribe:
             unsubscribe()
-        await cancel_and_wait(self._probe_task)
         self.dispatcher = None
-        for closeable in (self._transport, self.auth):
-            if closeable is not None:
-                await closeable.close()
+
+    async def probe_circuit(self) -> None:
+        """The recovery of `exchange-circuit`: the half-open probe, once the breaker allows one."""
+        if self._prober is None:
+            raise RecoveryDeferred("the exchange client is not started", 1.0)
+        await self._prober()
 
     # -- hot config --------------------------------------------------------------------------------
 
@@ -136,9 +108,6 @@ class GatewayService:
 
     async def check_circuit(self) -> CheckResult:
         return self._circuit_result()
-
-    def _auth_failed(self, message: str) -> None:
-        self._app.monitor.update_component_status(AUTH_CHECK, HealthStatus.UNHEALTHY, message=message)
 
     async def check_auth(self) -> CheckResult:
         if self.auth is None:
@@ -184,9 +153,14 @@ def build(app: ComponentApp) -> None:
         raise ConfigRejected([FieldError(variable, reason)]) from None
     service = GatewayService(app, settings)
     app.container.register_instance(GatewayService, service)
+    wiring.register(app.container, settings)
     GatewayApi(lambda: service.dispatcher).add_to(app.http.app)
     app.sequence.register_step("exchange-client", Phase.NETWORK, service.start, shutdown=service.stop)
     app.monitor.register_check(CIRCUIT_CHECK, service.check_circuit, critical=True, interval=1.0)
+    # Never gives up (the exchange comes back); the breaker's recovery_timeout paces the probes.
+    app.monitor.register_recovery(
+        CIRCUIT_CHECK, service.probe_circuit, max_attempts=None, backoff_base=1.0, backoff_max=1.0
+    )
     app.monitor.register_check(
         AUTH_CHECK,
         service.check_auth,

@@ -26,6 +26,9 @@ TRADING_SAFETY_POINTS = 0.25
 
 
 ENV_PREFIX = "TRADINGBOT_GATEWAY_"
+# The gateway's health checks: the circuit (its recovery is the half-open probe) and auth's reachability.
+CIRCUIT_CHECK = "exchange-circuit"
+AUTH_CHECK = "auth"
 
 
 @dataclass(frozen=True, slots=True)
