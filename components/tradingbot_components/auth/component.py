@@ -1,7 +1,8 @@
 """The auth component: the only holder of the API key pair. It claims the key (one live auth per key),
 loads the nonce high-water mark from storage, then signs for the gateway and fetches WS tokens.
 
-Ready = credentials loaded, the key's claim held, the nonce mark loaded (and nonces reservable).
+Ready = credentials loaded, the key's claim held, the nonce mark loaded (and nonces reservable). A failed
+WebSocket token fetch turns the non-critical `ws-token` entry Unhealthy; its recovery fetches again.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from tradingbot_components.auth.nonce_marks import NonceMarkStore
 from tradingbot_components.auth.signer import Signer
 from tradingbot_components.auth.ws_token import WsTokenProvider
 from tradingbot_components.kraken.transport import KrakenTransport
-from tradingbot_components.runtime import CheckResult, HealthStatus, Phase
+from tradingbot_components.runtime import CheckResult, HealthStatus, Phase, RecoveryDeferred
 
 log = logging.getLogger(__name__)
 
 CLAIM_CHECK = "key-claim"
 NONCE_CHECK = "nonce-mark"
+TOKEN_CHECK = "ws-token"
 
 
 def choose_holder(environ: Mapping[str, str], key_id: str) -> KeyHolder:
@@ -100,7 +102,7 @@ class AuthService:
         assert self.signer is not None
         self._transport = KrakenTransport(self._app.config.config.endpoints.exchange_rest)
         await self._transport.start()
-        self.tokens = WsTokenProvider(self.signer, self._transport)
+        self.tokens = WsTokenProvider(self.signer, self._transport, on_result=self._token_result)
         self._refresher = asyncio.create_task(self.tokens.run(), name="ws-token-refresh")
 
     async def close_exchange(self) -> None:
@@ -112,6 +114,19 @@ class AuthService:
             await self._transport.close()
 
     # -- health ------------------------------------------------------------------------------------
+
+    def _token_result(self, error: str | None) -> None:
+        if error is None:
+            self._app.monitor.update_component_status(TOKEN_CHECK, HealthStatus.HEALTHY)
+        else:
+            message = f"WebSocket token unavailable: {error}"
+            self._app.monitor.update_component_status(TOKEN_CHECK, HealthStatus.UNHEALTHY, message=message)
+
+    async def refresh_token(self) -> None:
+        """The recovery of `ws-token`: fetch a token again."""
+        if self.tokens is None:
+            raise RecoveryDeferred("the exchange session is not open", 1.0)
+        await self.tokens.refresh()
 
     async def check_claim(self) -> CheckResult:
         if self.holder is None or not self.holder.held:
@@ -167,4 +182,9 @@ def build(app: ComponentApp) -> None:
     app.monitor.register_check(CLAIM_CHECK, service.check_claim, critical=True)
     # Every few seconds, so readiness returns soon after storage does.
     app.monitor.register_check(NONCE_CHECK, service.check_nonce, critical=True, interval=5.0, timeout=5.0)
+    # Not critical: signing works without a token; balance-manager, portfolio and trader need one to connect.
+    app.monitor.register_component(TOKEN_CHECK, critical=False)
+    app.monitor.register_recovery(
+        TOKEN_CHECK, service.refresh_token, max_attempts=5, backoff_base=5.0, backoff_max=60.0
+    )
     app.add_status("auth", service.status)

@@ -5,7 +5,9 @@ connection with a private subscription uses it, it stays valid while that connec
 is handed out while at least half its validity remains (the official SDK's TTL x 0.5), so a consumer always
 has minutes to connect with it. The request is signed and sent while no other signature is handed out
 (`Signer.exclusive`), so none of the gateway's later nonces can overtake it. After a consumer asked, the provider keeps one fresh in the background for
-as long as consumers keep asking; with no consumers it spends no rate-limit points.
+as long as consumers keep asking; with no consumers it spends no rate-limit points. Every fetch reports its
+outcome (`on_result`); a failed one is retried by auth's health monitor (`refresh`, the `ws-token`
+recovery handler), not by the background loop, so one schedule decides when to try again.
 """
 
 from __future__ import annotations
@@ -105,8 +107,10 @@ class WsTokenProvider:
         *,
         policy: TokenPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        on_result: Callable[[str | None], None] | None = None,
     ) -> None:
         self._signer = signer
+        self._on_result = on_result or (lambda _error: None)
         self._transport = transport
         self.policy = policy or TokenPolicy()
         self._clock = clock
@@ -146,13 +150,24 @@ class WsTokenProvider:
             self._token, self.last_error = token, None
             self.fetched += 1
             log.info("fetched a WebSocket token valid for %.0fs", token.validity)
+            self._on_result(None)
             return token
         assert last is not None
         self.last_error = str(last)
+        self._on_result(self.last_error)
         raise last
 
+    async def refresh(self) -> None:
+        """Fetch a token now unless a fresh one is cached (the recovery of a failed fetch); raises
+        `TokenUnavailable` when the exchange still refuses."""
+        async with self._lock:
+            if not fresh_enough(self._token, self._clock(), self.policy):
+                await self._fetch()
+        self._wake.set()
+
     async def run(self) -> None:
-        """Refresh in the background while consumers are active; errors are kept for /healthz."""
+        """Refresh in the background while consumers are active. After a failure it waits to be woken (by
+        a consumer, or by `refresh` succeeding): retrying is the recovery handler's job."""
         while True:
             self._wake.clear()
             delay = next_refresh(self._token, self._last_requested, self._clock(), self.policy)
@@ -163,7 +178,7 @@ class WsTokenProvider:
                             await self._fetch()
                 except Exception as exc:
                     log.warning("background WebSocket token refresh failed: %s", exc)
-                    delay = 5.0
+                    delay = None
                 else:
                     continue
             try:
