@@ -36,12 +36,14 @@ RESERVED: frozenset[str] = frozenset(
         "TRADINGBOT_STATE_DIR",
     }
 )
-# Whole families of non-config variables: the simulator's, gateway's, balance-manager's and trader's own settings.
+# Whole families of non-config variables: the simulator's, gateway's, balance-manager's, trader's and
+# market data's own settings.
 RESERVED_PREFIXES: tuple[str, ...] = (
     "TRADINGBOT_SIM_",
     "TRADINGBOT_GATEWAY_",
     "TRADINGBOT_BALANCE_MANAGER_",
     "TRADINGBOT_TRADER_",
+    "TRADINGBOT_MARKET_DATA_",
 )
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})

@@ -3,6 +3,8 @@ books, tickers and trades, served to other components on `/stream`.
 
 Ready = connected and every configured pair's book checksum-verified and in sync; the `exchange-feed`
 health component is pushed on every change, and `/healthz` carries a `market_data` section per pair.
+A checksum failure is resynced at once by the exchange client; a book that stays without a valid snapshot
+(its resubscribe got no answer) turns the `books` entry Unhealthy, and its recovery handler resubscribes it.
 """
 
 from __future__ import annotations
@@ -13,15 +15,19 @@ from collections.abc import Callable
 from typing import Any
 
 from tradingbot_components.app import ComponentApp
+from tradingbot_components.config.changes import FieldError
+from tradingbot_components.config.manager import ConfigRejected
 from tradingbot_components.market_data.exchange import ExchangeFeed
 from tradingbot_components.market_data.market_state import MarketState
 from tradingbot_components.market_data.metrics import Sources, register
+from tradingbot_components.market_data.settings import MarketDataSettings, read_market_data_settings
 from tradingbot_components.market_data.stream import StreamHub
-from tradingbot_components.runtime import HealthStatus, Phase
+from tradingbot_components.runtime import CheckResult, HealthStatus, Phase
 
 log = logging.getLogger(__name__)
 
 HEALTH_COMPONENT = "exchange-feed"
+BOOKS_CHECK = "books"
 BOOK_DEPTH = 10
 
 
@@ -45,8 +51,15 @@ def readiness(feed: ExchangeFeed | None, state: MarketState | None) -> tuple[Hea
 class MarketDataService:
     """Builds the state and the exchange client from the config once it is loaded; owns the hub."""
 
-    def __init__(self, app: ComponentApp, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        app: ComponentApp,
+        settings: MarketDataSettings | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._app = app
+        self.settings = settings or MarketDataSettings()
         self._clock = clock
         self.hub = StreamHub()
         self.sources = Sources(self.hub)
@@ -99,6 +112,28 @@ class MarketDataService:
         self._pushed = (status, message)
         self._app.monitor.update_component_status(HEALTH_COMPONENT, status, message=message)
 
+    async def check_books(self) -> CheckResult:
+        """Unhealthy while connected with a book stalled for `stall_after` seconds."""
+        state, feed = self.state, self.feed
+        if state is None or feed is None or not feed.connected:
+            return CheckResult(HealthStatus.HEALTHY, "not connected: reconnecting resubscribes every book")
+        stalled = state.stalled(self.settings.stall_after)
+        if not stalled:
+            return CheckResult(HealthStatus.HEALTHY)
+        listed = ", ".join(f"{f.pair} {f.state.value}" for f in stalled)
+        return CheckResult(
+            HealthStatus.UNHEALTHY, f"no valid book for {self.settings.stall_after:g}s or more: {listed}"
+        )
+
+    def resync_stalled(self) -> None:
+        """The recovery of `books`: resubscribe every stalled book for a fresh snapshot."""
+        state, feed = self.state, self.feed
+        if state is None or feed is None:
+            return
+        sent = feed.resync([f.symbol for f in state.stalled(self.settings.stall_after)])
+        if sent:
+            log.warning("resyncing stalled book(s): %s", ", ".join(sent), extra={"symbols": sent})
+
     def status(self) -> dict[str, Any]:
         state, feed = self.state, self.feed
         if state is None or feed is None:
@@ -115,10 +150,20 @@ class MarketDataService:
 
 
 def build(app: ComponentApp) -> None:
-    service = MarketDataService(app)
+    try:
+        settings = read_market_data_settings(app.environ)
+    except ValueError as exc:
+        variable, _, reason = str(exc).partition(": ")
+        raise ConfigRejected([FieldError(variable, reason)]) from None
+    service = MarketDataService(app, settings)
     app.container.register_instance(MarketDataService, service)
     service.hub.add_to(app.http.app)
     register(app.registry, service.sources, time.time)
     app.monitor.register_component(HEALTH_COMPONENT, critical=True)
+    # Not critical: exchange-feed already makes the process unready while a book is out of sync.
+    app.monitor.register_check(BOOKS_CHECK, service.check_books, critical=False, interval=1.0)
+    app.monitor.register_recovery(
+        BOOKS_CHECK, service.resync_stalled, max_attempts=5, backoff_base=settings.stall_after
+    )
     app.sequence.register_step("exchange-feed", Phase.NETWORK, service.start, shutdown=service.stop)
     app.add_status("market_data", service.status)

@@ -107,6 +107,7 @@ class ExchangeFeed:
         self.connects = 0
         self.reconnects = 0
         self.resubscribes = 0
+        self.recovery_resyncs = 0  # resubscribes asked for by the `books` recovery
         self.failures_in_a_row = 0
         self.next_attempt_at: float | None = None
         self.last_error: str | None = None
@@ -139,6 +140,24 @@ class ExchangeFeed:
             self._reconnect_reason = reason
             log.warning("reconnecting: %s", reason)
             self._closing = asyncio.get_running_loop().create_task(ws.close(code=1000, reason="resync"))
+
+    def resync(self, symbols: list[str]) -> list[str]:
+        """Resubscribe these books now (those without a resubscribe in flight) on the live connection; the
+        symbols sent. Without a connection nothing is sent: the run loop reconnects and resubscribes all."""
+        ws = self._ws
+        if ws is None:
+            return []
+        sent = []
+        for symbol in symbols:
+            running = self._resyncs.get(symbol)
+            if running is not None and not running.done():
+                continue
+            self._resyncs[symbol] = asyncio.get_running_loop().create_task(
+                self._resubscribe(ws, symbol, 0.0), name=f"resync-{symbol}"
+            )
+            sent.append(symbol)
+        self.recovery_resyncs += len(sent)
+        return sent
 
     # -- the connection loop -----------------------------------------------------------------------
 
@@ -359,6 +378,7 @@ class ExchangeFeed:
             "connects": self.connects,
             "reconnects": self.reconnects,
             "resubscribes": self.resubscribes,
+            "recovery_resyncs": self.recovery_resyncs,
             "failures_in_a_row": self.failures_in_a_row,
             "next_attempt_in": None if self.next_attempt_at is None else round(self.next_attempt_at - now, 3),
             "attempts_in_window": self.budget.used(now),

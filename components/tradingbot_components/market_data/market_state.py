@@ -90,6 +90,11 @@ class MarketState:
     def not_in_sync(self) -> list[PairFeed]:
         return [feed for feed in self.feeds.values() if feed.state is not BookState.IN_SYNC]
 
+    def stalled(self, after: float) -> list[PairFeed]:
+        """Books that have been without a valid snapshot for at least `after` seconds."""
+        since = self._now() - after
+        return [feed for feed in self.not_in_sync() if feed.state_since <= since]
+
     def snapshot_messages(self, channels: Iterable[Channel], pairs: Iterable[str]) -> list[dict[str, Any]]:
         """What a new stream subscriber gets first: the current state of each channel and pair."""
         wanted = set(channels)
