@@ -2,8 +2,8 @@
 
 Each component starts with the command and args of its Deployment (read from the API), reading the
 operator-made ConfigMap through the API; only what a pod would get from the node is replaced: 127.0.0.1
-ports for the Service addresses, a temp dir for the mounted volumes, and, when a test asks, the identity
-(kubeconfig) and downward-API variables of the pod.
+ports for the Service addresses, a temp dir for the mounted volumes, and the identity (the token of the
+ServiceAccount the operator made for the component) and downward-API variables of one of its pods.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from tests.integration.components.process import ComponentProcess, ComponentRunner
 from tests.support.bots import Bots
+from tests.support.identities import PodIdentities
 from tradingbot_components.config import COMPONENT_NAMES
 
 PHASE_ORDER = list(COMPONENT_NAMES)  # built-in components, in startup order
@@ -65,6 +66,19 @@ def deployments_of(bots: Bots, bot: str) -> dict[str, Any]:
     }
 
 
+def pod_identity(bots: Bots, bot: str, directory: Path) -> Callable[[str, Any], Mapping[str, str]]:
+    """`env_for` that gives each component its pod's identity: the operator-made ServiceAccount's token
+    (`<bot>-credentials` for auth, `<bot>-components` for the rest), and the name of a pod of its Deployment."""
+    identities = PodIdentities.of(bots.cluster, bots.namespace, bot, directory)
+
+    def env_for(component: str, deployment: Any) -> Mapping[str, str]:
+        selector = ",".join(f"{k}={v}" for k, v in deployment.spec.selector.match_labels.items())
+        pod = bots.core.list_namespaced_pod(bots.namespace, label_selector=selector).items[0]
+        return identities.env(component, pod.metadata.name)
+
+    return env_for
+
+
 def start_components(
     runner: ComponentRunner,
     bots: Bots,
@@ -74,11 +88,13 @@ def start_components(
     env_for: Callable[[str, Any], Mapping[str, str]] | None = None,
 ) -> dict[str, ComponentProcess]:
     """Start the bot's components in phase order, each Ready before the next; `env_for(component, deployment)`
-    adds per-component variables (identity, pod name). Returns the processes by component."""
+    gives per-component variables (identity, pod name), by default `pod_identity`'s. Returns the processes by
+    component."""
     deployments = deployments_of(bots, bot)
     assert sorted(deployments) == sorted(PHASE_ORDER)
+    if env_for is None:
+        env_for = pod_identity(bots, bot, workdir / "identities")
     env = {
-        "KUBECONFIG": str(bots.cluster.kubeconfig),
         "TRADINGBOT_RUNTIME_DIR": str(workdir / "runtime"),
         "TRADINGBOT_STORAGE_SQLITE_PATH": str(workdir / "storage.db"),
     }
@@ -95,7 +111,7 @@ def start_components(
                 and variable["name"] != "TRADINGBOT_CONFIG"
             ):
                 env.setdefault(variable["name"], variable["value"])
-        extra = dict(env_for(name, deployments[name]) if env_for else {})
+        extra = dict(env_for(name, deployments[name]))
         process = runner.start(component, *args, env={**env, **extra})
         process.wait_ready(timeout=60)
         started[name] = process

@@ -1,6 +1,7 @@
 """A component process watching its ConfigMap through a real API server: a patched ConfigMap reaches
 `/config` (value and generation) in well under a second, a bad one is rejected, the API wins over a
-stale mounted file, and the process reports its generation on its own Pod."""
+stale mounted file, and the process reports its generation on its own Pod. Every process and source runs
+as the bot's `<bot>-components` ServiceAccount (the operator's Role for it), never as the admin."""
 
 from __future__ import annotations
 
@@ -11,33 +12,20 @@ from typing import Any
 
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from tests.e2e.components.configmaps import ANNOTATION, apply
 from tests.integration.components.process import ComponentProcess, ComponentRunner
 from tests.support.cluster import LocalCluster
+from tests.support.identities import PodIdentities, grant_component_rbac
 from tests.support.waiting import async_wait_until, wait_until
 from tradingbot_components.config.kube import api_client
 from tradingbot_components.config.sources import ConfigMapSource, SourceDocument
 
-ANNOTATION = "tradingbot.dev/config-generation"
+BOT = "bot"  # its ConfigMap is bot-config, the only one its Role lets it read
 DEADLINE = 3.0  # generous for CI; the measured latency is asserted separately
-
-
-def configmap(name: str, document: dict[str, Any], generation: int) -> str:
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": name, "annotations": {ANNOTATION: str(generation)}},
-            "data": {"config.json": json.dumps(document)},
-        }
-    )
 
 
 def document(tmp_path: Path, profit: float) -> dict[str, Any]:
     return {"trading": {"profit_target": profit}, "storage": {"sqlite_path": str(tmp_path / "s.db")}}
-
-
-def apply(cluster: LocalCluster, namespace: str, name: str, doc: dict[str, Any], generation: int) -> None:
-    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=configmap(name, doc, generation))
 
 
 def wait_for(process: ComponentProcess, profit: float, generation: int) -> float:
@@ -52,10 +40,22 @@ def wait_for(process: ComponentProcess, profit: float, generation: int) -> float
     return time.monotonic() - started
 
 
+def identities(cluster: LocalCluster, namespace: str, tmp_path: Path) -> PodIdentities:
+    grant_component_rbac(cluster, namespace, BOT)
+    return PodIdentities.of(cluster, namespace, BOT, tmp_path / "identities")
+
+
 def start(
-    components: ComponentRunner, cluster: LocalCluster, *args: str, env: dict[str, str] | None = None
+    components: ComponentRunner,
+    cluster: LocalCluster,
+    namespace: str,
+    tmp_path: Path,
+    *args: str,
+    pod: str | None = None,
 ) -> ComponentProcess:
-    process = components.start("storage", *args, env={"KUBECONFIG": str(cluster.kubeconfig), **(env or {})})
+    """The storage component with its pod's identity (and name, when `pod` is given)."""
+    env = identities(cluster, namespace, tmp_path).env("storage", pod)
+    process = components.start("storage", *args, env=env)
     process.wait_ready()
     return process
 
@@ -64,7 +64,7 @@ def test_a_patched_configmap_reaches_the_process_quickly(
     cluster: LocalCluster, namespace: str, components: ComponentRunner, tmp_path: Path
 ) -> None:
     apply(cluster, namespace, "bot-config", document(tmp_path, 0.006), 3)
-    storage = start(components, cluster, "--configmap", f"{namespace}/bot-config")
+    storage = start(components, cluster, namespace, tmp_path, "--configmap", f"{namespace}/bot-config")
     assert storage.get("/config").json["generation"] == 3
     sources = storage.get("/healthz").json["config_sources"]
     assert sources == {f"configmap:{namespace}/bot-config": {"connected": True, "primary": True}}
@@ -102,7 +102,16 @@ def test_the_api_wins_over_a_stale_mounted_file(
     apply(cluster, namespace, "bot-config", document(tmp_path, 0.006), 10)
     mounted = tmp_path / "config.json"
     mounted.write_text(json.dumps(document(tmp_path, 0.001)))  # what a lagging kubelet still shows
-    storage = start(components, cluster, "--config", str(mounted), "--configmap", f"{namespace}/bot-config")
+    storage = start(
+        components,
+        cluster,
+        namespace,
+        tmp_path,
+        "--config",
+        str(mounted),
+        "--configmap",
+        f"{namespace}/bot-config",
+    )
     assert storage.get("/config").json == {**storage.get("/config").json, "generation": 10}
     assert storage.get("/config").json["config"]["trading"]["profit_target"] == 0.006
 
@@ -123,8 +132,9 @@ def test_the_process_reports_its_generation_on_its_pod(
     }
     cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(pod))
     apply(cluster, namespace, "bot-config", document(tmp_path, 0.006), 21)
-    env = {"POD_NAME": "storage-0", "POD_NAMESPACE": namespace}
-    storage = start(components, cluster, "--configmap", f"{namespace}/bot-config", env=env)
+    storage = start(
+        components, cluster, namespace, tmp_path, "--configmap", f"{namespace}/bot-config", pod="storage-0"
+    )
 
     def annotated(expected: str) -> bool:
         result = cluster.kubectl("get", "pod", "storage-0", "-n", namespace, "-o", "json")
@@ -141,13 +151,14 @@ async def test_the_source_reconnects_with_backoff_and_relists_on_410(
     cluster: LocalCluster, namespace: str, tmp_path: Path
 ) -> None:
     apply(cluster, namespace, "bot-config", document(tmp_path, 0.006), 1)
+    kubeconfig = identities(cluster, namespace, tmp_path).kubeconfig("storage")
     failures = {"left": 2}
 
     async def flaky_factory() -> Any:
         if failures["left"]:
             failures["left"] -= 1
             raise ConnectionError("API server unreachable")
-        return await api_client({"KUBECONFIG": str(cluster.kubeconfig)})
+        return await api_client({"KUBECONFIG": str(kubeconfig)})
 
     seen: list[SourceDocument] = []
 
@@ -180,3 +191,14 @@ async def test_the_source_reconnects_with_backoff_and_relists_on_410(
         assert len({s.origin for s in seen}) == len(seen)  # the relist did not redeliver version 1
     finally:
         await source.stop()
+
+
+def test_the_identity_reads_only_its_own_configmap(
+    cluster: LocalCluster, namespace: str, components: ComponentRunner, tmp_path: Path
+) -> None:
+    """Proof the processes above run as the ServiceAccount: the admin could read any ConfigMap, the Role one."""
+    apply(cluster, namespace, "other-config", document(tmp_path, 0.006), 1)
+    env = identities(cluster, namespace, tmp_path).env("storage")
+    storage = components.start("storage", "--configmap", f"{namespace}/other-config", env=env)
+    assert storage.wait_exit(timeout=60) == 1
+    assert "forbidden" in storage.log_text().lower(), storage.log_text()[-2000:]

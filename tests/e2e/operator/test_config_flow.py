@@ -10,6 +10,7 @@ from pathlib import Path
 from tests.integration.components.process import ComponentRunner
 from tests.support.bots import Bots, bot_manifest
 from tests.support.cluster import LocalCluster
+from tests.support.identities import PodIdentities
 from tests.support.operator import OperatorProcess
 from tests.support.pods import component_pods
 from tests.support.waiting import wait_until
@@ -21,17 +22,14 @@ def test_patch_reaches_a_running_component_and_is_reported(
     bots.create(bot_manifest("flow"))
     bots.wait_ready("flow")
     pod = component_pods(bots.core, bots.namespace, "flow", "storage")[0].metadata.name
-    # The storage component runs here as a real process, standing in for the (kwok) pod of the same name.
+    # The storage component runs here as a real process, standing in for the (kwok) pod of the same name,
+    # with that pod's identity: the token of the ServiceAccount the operator made for the components.
+    identity = PodIdentities.of(cluster, bots.namespace, "flow", tmp_path / "identities").env("storage", pod)
     process = components.start(
         "storage",
         "--configmap",
         f"{bots.namespace}/flow-config",
-        env={
-            "KUBECONFIG": str(cluster.kubeconfig),
-            "POD_NAME": pod,
-            "POD_NAMESPACE": bots.namespace,
-            "TRADINGBOT_STORAGE_SQLITE_PATH": str(tmp_path / "storage.db"),
-        },
+        env={**identity, "TRADINGBOT_STORAGE_SQLITE_PATH": str(tmp_path / "storage.db")},
     )
     process.wait_ready()
     assert process.get("/config").json["generation"] == 1
