@@ -28,7 +28,7 @@ from kubernetes import client, config
 
 from bench.common import kubernetes_version, machine, prepare, watch_into, write_section
 from bench.health_latency import percentile
-from tests.support.bots import bot_manifest
+from tests.support.bots import KWOK_STORAGE, bot_manifest
 from tests.support.operator import OperatorProcess
 from tests.support.waiting import wait_until
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     operator_lat, total_lat = [], []
     try:
         custom.create_namespaced_custom_object(
-            "tradingbot.dev", "v1alpha1", namespace, "tradingbots", bot_manifest("reload")
+            "tradingbot.dev", "v1alpha1", namespace, "tradingbots", bot_manifest("reload", storage=KWOK_STORAGE)
         )
         wait_until(
             lambda: any(

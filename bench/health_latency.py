@@ -22,7 +22,7 @@ import time
 from kubernetes import client, config
 
 from bench.common import kubernetes_version, machine, prepare, watch_into, write_section
-from tests.support.bots import bot_manifest
+from tests.support.bots import KWOK_STORAGE, bot_manifest
 from tests.support.operator import OperatorProcess
 from tests.support.pods import component_pods, set_ready
 
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             "safeMode": False,
         }
         custom.create_namespaced_custom_object(
-            "tradingbot.dev", "v1alpha1", namespace, "tradingbots", bot_manifest("latency", recovery=recovery)
+            "tradingbot.dev", "v1alpha1", namespace, "tradingbots", bot_manifest("latency", recovery=recovery, storage=KWOK_STORAGE)
         )
         watched = client.CustomObjectsApi(watch_api).list_namespaced_custom_object
         threads = [

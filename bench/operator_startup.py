@@ -35,7 +35,7 @@ from bench.common import (
     sample_process,
     write_section,
 )
-from tests.support.bots import bot_manifest
+from tests.support.bots import KWOK_STORAGE, bot_manifest
 from tests.support.cluster import LocalCluster
 from tests.support.operator import OperatorProcess, install_crd
 from tradingbot_operator.api.constants import DEFAULT_IMAGE
@@ -45,7 +45,7 @@ from tradingbot_operator.planner.bot import paper_credentials_secret
 from tradingbot_operator.planner.catalog import resolve_components
 from tradingbot_operator.planner.config import effective_config, public_document, restart_hash
 
-SPEC = bot_manifest("x")["spec"]
+SPEC = bot_manifest("x", storage=KWOK_STORAGE)["spec"]
 
 
 def baseline_objects(bot: str, namespace: str) -> list[dict]:
@@ -103,7 +103,7 @@ def run_operator(cluster: LocalCluster, api: client.ApiClient, namespace: str, b
     stream = watch.Watch()
     started = time.perf_counter()
     for i in range(bots):
-        body = bot_manifest(f"b{i}")
+        body = bot_manifest(f"b{i}", storage=KWOK_STORAGE)
         custom.create_namespaced_custom_object("tradingbot.dev", "v1alpha1", namespace, "tradingbots", body)
     ready: set[str] = set()
     for event in stream.stream(

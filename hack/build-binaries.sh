@@ -4,7 +4,7 @@
 # Each lands in $TRADINGBOT_CACHE/<name>-v<version>/ and is reused from there; nothing goes into the repo.
 #
 # usage: hack/build-binaries.sh [NAME ...]
-#   NAME: kubernetes etcd kwok helm | kubernetes-node containerd cni-plugins coredns pause | actionlint
+#   NAME: kubernetes etcd kwok helm | kubernetes-node containerd cni-plugins coredns local-path-provisioner pause | actionlint
 #         control-plane (the default) and node are groups of the first two lists
 # prints the cache directories it used, one "NAME=DIR" line each, on the last lines of stdout.
 set -euo pipefail
@@ -173,6 +173,10 @@ build_kwok() {
   mv "$dest/stages.yaml.partial" "$dest/stages.yaml"
   log "kwok: stages written to $dest/stages.yaml"
 }
+build_local_path_provisioner() {
+  build_installable local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION" github.com/rancher/local-path-provisioner \
+    "-X main.VERSION=v$LOCAL_PATH_PROVISIONER_VERSION"
+}
 build_helm() { build_installable helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION"; }
 
 # --- the real node (hack/node.sh) and actionlint ------------------------------------------------
@@ -247,9 +251,9 @@ targets=()
 for t in "${@:-control-plane}"; do
   case "$t" in
     control-plane) targets+=(etcd kwok helm kubernetes) ;;
-    node) targets+=(kubernetes-node containerd cni-plugins coredns pause) ;;
-    kubernetes|etcd|kwok|helm|kubernetes-node|containerd|cni-plugins|coredns|pause|actionlint) targets+=("$t") ;;
-    *) die "unknown binary '$t' (expected control-plane, node, or one of kubernetes etcd kwok helm kubernetes-node containerd cni-plugins coredns pause actionlint)" ;;
+    node) targets+=(kubernetes-node containerd cni-plugins coredns local-path-provisioner pause) ;;
+    kubernetes|etcd|kwok|helm|kubernetes-node|containerd|cni-plugins|coredns|local-path-provisioner|pause|actionlint) targets+=("$t") ;;
+    *) die "unknown binary '$t' (expected control-plane, node, or one of kubernetes etcd kwok helm kubernetes-node containerd cni-plugins coredns local-path-provisioner pause actionlint)" ;;
   esac
 done
 start=$SECONDS

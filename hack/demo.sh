@@ -42,7 +42,13 @@ up() {
   # On a real node the pods run the project image: make sure the node has the one built last (make image).
   "$ROOT/hack/image.sh" import --if-possible >/dev/null
   kubectl create namespace "$NAMESPACE" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-  kubectl apply -n "$NAMESPACE" -f "$ROOT/examples/tradingbot.yaml"
+  if [ -d "$D/node" ]; then
+    kubectl apply -n "$NAMESPACE" -f "$ROOT/examples/tradingbot.yaml"
+  else
+    # kwok nodes provision no volumes: storage on an emptyDir instead of its default claim.
+    log "no real node: the bot's storage uses an emptyDir (spec.storage.volume: EmptyDir)"
+    sed 's/^spec:$/spec:\n  storage: {volume: EmptyDir}/' "$ROOT/examples/tradingbot.yaml" | kubectl apply -n "$NAMESPACE" -f -
+  fi
   log "waiting for $BOT to become Ready (components start phase by phase)"
   local deadline=$((SECONDS + 180)) last=""
   until kubectl wait -n "$NAMESPACE" --for=condition=Ready "tradingbot/$BOT" --timeout=2s >/dev/null 2>&1; do

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# The real node beside the kwok nodes: containerd (+ runc), a kubelet, kube-proxy, CoreDNS and a bridge network,
+# The real node beside the kwok nodes: containerd (+ runc), a kubelet, kube-proxy, CoreDNS, a volume provisioner
+# and a bridge network,
 # so pods run as real containers. Sourced by hack/cluster.sh, whose helpers (log, start, pid_of, wait_for,
 # kubectl, pick_ports, write_kubeconfig) and variables ($D, $CACHE, versions) it uses.
 #
@@ -21,11 +22,12 @@ DNS_SERVICE_IP=10.96.0.10
 NODE_CGROUP=tradingbot-node
 NODE_CLAIM=/run/tradingbot-real-node
 NODE_LOCK=/run/lock/tradingbot-real-node.lock  # lock files in /run/lock are the norm (tmpfs)
-NODE_PROCS=(containerd kubelet kube-proxy apiserver-proxy coredns)
+NODE_PROCS=(containerd kubelet kube-proxy apiserver-proxy coredns local-path)
 NODE_BIN="$CACHE/kubernetes-node-v$K8S_VERSION"
 CONTAINERD_BIN="$CACHE/containerd-v$CONTAINERD_VERSION"
 CNI_BIN="$CACHE/cni-plugins-v$CNI_PLUGINS_VERSION"
 COREDNS_BIN="$CACHE/coredns-v$COREDNS_VERSION"
+LOCAL_PATH_BIN="$CACHE/local-path-provisioner-v$LOCAL_PATH_PROVISIONER_VERSION"
 PAUSE_DIR="$CACHE/pause-v$PAUSE_VERSION"
 PAUSE_IMAGE="localhost/tradingbot/pause:$PAUSE_VERSION"
 # The kwok nodes' taint while a real node is up: pods land on the real node unless they tolerate it.
@@ -50,7 +52,8 @@ node_preflight() {
   [ "$(uname -s)" = Linux ] || { echo "not Linux ($(uname -s)); the kubelet and containerd need Linux"; return 1; }
   [ "$(id -u)" -eq 0 ] || { echo "not root (uid $(id -u)); the kubelet, containerd and the pod network need root"; return 1; }
   for b in "$NODE_BIN/kubelet" "$NODE_BIN/kube-proxy" "$CONTAINERD_BIN/containerd" "$CONTAINERD_BIN/containerd-shim-runc-v2" \
-           "$CNI_BIN/bridge" "$CNI_BIN/host-local" "$CNI_BIN/loopback" "$COREDNS_BIN/coredns" "$PAUSE_DIR/pause.oci.tar"; do
+           "$CNI_BIN/bridge" "$CNI_BIN/host-local" "$CNI_BIN/loopback" "$COREDNS_BIN/coredns" "$LOCAL_PATH_BIN/local-path-provisioner" \
+           "$PAUSE_DIR/pause.oci.tar"; do
     [ -e "$b" ] || { echo "$b is not built; run 'make node'"; return 1; }
   done
   for p in runc iptables ip6tables socat; do

@@ -114,7 +114,9 @@ node_cleanup_machine() {
 node_down_locked() {
   [ -d "$N" ] || { [ -f "$NODE_CLAIM" ] && [ "$(cat "$NODE_CLAIM")" = "$D" ] && rm -f "$NODE_CLAIM"; return 0; }
   local name
-  for name in coredns apiserver-proxy kube-proxy kubelet; do node_stop "$name"; done
+  for name in local-path coredns apiserver-proxy kube-proxy kubelet; do node_stop "$name"; done
+  # Without the node no claim can be provisioned: its StorageClass goes too (when the API server still answers).
+  kubectl delete storageclass local-path --ignore-not-found --request-timeout=5s >/dev/null 2>&1 || true
   if [ -f "$NODE_CLAIM" ] && [ "$(cat "$NODE_CLAIM")" != "$D" ]; then
     # Another cluster took the machine's node after ours died (and cleaned up after it): the bridge, chains
     # and cgroups are its own now. Only what is left of ours goes.

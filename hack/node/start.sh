@@ -16,10 +16,12 @@ node_pki() {
     sign kubelet-serving "/CN=$NODE_NAME" "subjectAltName=IP:$NODE_IP,DNS:$NODE_NAME\nextendedKeyUsage=serverAuth\n"
     sign kube-proxy "/CN=system:kube-proxy" 'extendedKeyUsage=clientAuth\n'
     sign coredns "/CN=system:coredns" 'extendedKeyUsage=clientAuth\n'
+    sign local-path "/CN=system:local-path-provisioner" 'extendedKeyUsage=clientAuth\n'
   ) >>"$D/logs/pki.log" 2>&1 || { tail -20 "$D/logs/pki.log" >&2; return 1; }
   write_kubeconfig "$N/kubelet.kubeconfig" "system:node:$NODE_NAME" kubelet
   write_kubeconfig "$N/kube-proxy.kubeconfig" system:kube-proxy kube-proxy
   write_kubeconfig "$N/coredns.kubeconfig" system:coredns coredns
+  write_kubeconfig "$N/local-path.kubeconfig" system:local-path-provisioner local-path
 }
 
 node_save_sysctls() {
@@ -254,6 +256,90 @@ YAML
   wait_for "CoreDNS /ready" 60 curl -sf "http://127.0.0.1:$DNS_READY_PORT/ready"
 }
 
+# Dynamic PersistentVolumes: Rancher's local-path provisioner runs on the host (like CoreDNS) and serves the
+# default StorageClass "local-path". Claims wait for their pod's node (WaitForFirstConsumer); the provisioner
+# then runs a helper pod there (the project image, as root, in local-path-storage) that makes the volume's
+# directory under $N/volumes, and removes it when a claim with reclaim policy Delete is released. Only the real
+# node is mapped: a claim whose pod was scheduled to a kwok node fails with the provisioner's reason (an Event).
+node_storage() {
+  local image; image="$(sed -n 's/^DEFAULT_IMAGE = "\(.*\)"$/\1/p' "$ROOT/operator/tradingbot_operator/api/constants.py")"
+  mkdir -p "$N/volumes" "$N/local-path"
+  cat >"$N/local-path/config.json" <<JSON
+{"nodePathMap": [{"node": "$NODE_NAME", "paths": ["$N/volumes"]}]}
+JSON
+  cat >"$N/local-path/helperPod.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: helper-pod}
+spec:
+  securityContext: {runAsUser: 0, runAsGroup: 0}
+  containers:
+  - {name: helper-pod, image: "$image", imagePullPolicy: Never}
+YAML
+  kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: local-path-storage
+  labels: {pod-security.kubernetes.io/enforce: privileged}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: local-path-helper, namespace: local-path-storage}
+automountServiceAccountToken: false
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: local-path-config, namespace: local-path-storage}
+data:
+  setup: |-
+    set -eu
+    mkdir -m 0777 -p "\$VOL_DIR"
+  teardown: |-
+    set -eu
+    rm -rf "\$VOL_DIR"
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: "system:local-path-provisioner"}
+rules:
+- {apiGroups: [""], resources: [nodes, persistentvolumeclaims, configmaps, pods, pods/log], verbs: [get, list, watch]}
+- {apiGroups: [""], resources: [persistentvolumes], verbs: [get, list, watch, create, patch, update, delete]}
+- {apiGroups: [""], resources: [events], verbs: [create, patch]}
+- {apiGroups: [storage.k8s.io], resources: [storageclasses], verbs: [get, list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "system:local-path-provisioner"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:local-path-provisioner"}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:local-path-provisioner"}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: local-path-helpers, namespace: local-path-storage}
+rules:
+- {apiGroups: [""], resources: [pods], verbs: [get, list, watch, create, patch, update, delete]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: local-path-helpers, namespace: local-path-storage}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: local-path-helpers}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:local-path-provisioner"}]
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: local-path
+  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
+provisioner: rancher.io/local-path
+volumeBindingMode: WaitForFirstConsumer
+reclaimPolicy: Delete
+YAML
+  start local-path "$LOCAL_PATH_BIN/local-path-provisioner" start --kubeconfig "$N/local-path.kubeconfig" \
+    --namespace local-path-storage --config "$N/local-path/config.json" --helper-pod-file "$N/local-path/helperPod.yaml" \
+    --configmap-name local-path-config --service-account-name local-path-helper --helper-image "$image"
+}
+
 node_start_all() {
   mkdir -p "$N"
   read -r KUBELET_PORT KUBELET_HEALTHZ_PORT PROXY_HEALTHZ_PORT PROXY_METRICS_PORT DNS_PORT DNS_HEALTH_PORT DNS_READY_PORT <<<"$(pick_ports 7)"
@@ -275,6 +361,7 @@ PORTS
   node_proxy
   node_apiserver_route
   node_dns
+  node_storage
   kubectl taint nodes -l type=kwok "$KWOK_TAINT" --overwrite >/dev/null
 }
 

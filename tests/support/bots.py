@@ -12,10 +12,13 @@ from typing import Any
 import yaml
 from kubernetes import client, config, watch
 
-from tests.support.cluster import ROOT, LocalCluster
+from tests.support.cluster import FAKE_NODE_ANNOTATIONS, ROOT, LocalCluster
 from tests.support.waiting import wait_until
 
 GROUP, VERSION, PLURAL = "tradingbot.dev", "v1alpha1", "tradingbots"
+NODE_SELECTOR_ANNOTATION = "scheduler.alpha.kubernetes.io/node-selector"
+# kwok nodes run no volume provisioner: bots there keep storage on an emptyDir (spec.storage).
+KWOK_STORAGE = {"volume": "EmptyDir"}
 
 
 def example(name: str = "tradingbot.yaml") -> dict[str, Any]:
@@ -36,6 +39,7 @@ class Bots:
     cluster: LocalCluster
     namespace: str
     api: client.ApiClient = field(init=False)
+    _kwok: bool | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.api = config.new_client_from_config(config_file=str(self.cluster.kubeconfig))
@@ -53,7 +57,19 @@ class Bots:
         return client.CoreV1Api(self.api)
 
     def create(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Create the bot; on kwok nodes, which provision no volumes, its storage is an emptyDir unless the
+        manifest says otherwise (the default, a PersistentVolumeClaim, is tested on the real node)."""
+        if self.on_kwok_nodes() and "storage" not in manifest.get("spec", {}):
+            manifest = {**manifest, "spec": {**manifest.get("spec", {}), "storage": dict(KWOK_STORAGE)}}
         return self.custom.create_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, manifest)
+
+    def on_kwok_nodes(self) -> bool:
+        """True when the namespace sends its pods to the kwok nodes (see Placement.FAKE)."""
+        if self._kwok is None:
+            namespace = self.core.read_namespace(self.namespace)
+            selector = (namespace.metadata.annotations or {}).get(NODE_SELECTOR_ANNOTATION, "")
+            self._kwok = selector == FAKE_NODE_ANNOTATIONS[NODE_SELECTOR_ANNOTATION]
+        return self._kwok
 
     def get(self, name: str) -> dict[str, Any]:
         return self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)

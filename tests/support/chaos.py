@@ -32,6 +32,7 @@ CHILD_KINDS = (
     "roles.rbac.authorization.k8s.io",
     "rolebindings.rbac.authorization.k8s.io",
     "networkpolicies.networking.k8s.io",
+    "persistentvolumeclaims",
     "secrets",
 )
 

@@ -47,6 +47,11 @@ tests/e2e/chart/operator_access.py holds the same list as the test oracle; chang
 - apiGroups: ["networking.k8s.io"]
   resources: ["networkpolicies"]
   verbs: ["get", "create", "patch"]
+# The storage component's PersistentVolumeClaim (spec.storage); never deleted by the operator: reclaim Delete
+# makes the bot its owner and garbage collection removes it.
+- apiGroups: [""]
+  resources: ["persistentvolumeclaims"]
+  verbs: ["get", "create", "patch"]
 # Leases: only because the credentials holder's Role (auth's) grants them (its single-writer claim on the key).
 - apiGroups: ["coordination.k8s.io"]
   resources: ["leases"]

@@ -81,7 +81,7 @@ class Section(BaseModel):
 class SystemConfig(Section):
     """Process-wide behaviour of every component."""
 
-    debug: bool = hot(False, "Verbose diagnostics in logs and /healthz")
+    debug: bool = hot(False, "Debug logging in every component, and its /debug endpoint (off: 403)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = hot("INFO", "Minimum log level")
     health_check_interval: int = hot(60, "Seconds between in-process health checks", ge=1, le=3600)
 

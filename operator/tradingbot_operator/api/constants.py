@@ -11,6 +11,8 @@ SINGULAR = "tradingbot"
 SHORT_NAMES = ("tb",)
 
 FIELD_MANAGER = "tradingbot-operator"
+# What the built-in components run unless the chart or spec.image says otherwise. No registry serves it: build it
+# (Dockerfile, or `make image` without Docker) and load it where the nodes pull from (docs/install.md).
 DEFAULT_IMAGE = "ghcr.io/tradingbot-operator/tradingbot:0.1.0"
 COMPONENT_PORT = 8080
 
@@ -33,6 +35,9 @@ class Annotations:
     # Hash of the restart-policy config fields a component reads; changing it rolls that component only.
     CONFIG_HASH = f"{GROUP}/config-hash"
     CONFIG_GENERATION = f"{GROUP}/config-generation"
+    NOT_READY = (
+        f"{GROUP}/not-ready"  # on a Pod: why its component is not ready (the reasons its /readyz gives)
+    )
     # Set on the pod template to restart a component (recovery, retries, manual restarts).
     RESTARTED_AT = f"{GROUP}/restartedAt"
     # On a Deployment: the startup attempt (spec generation) that scaled it up from zero. Written with the scale-up

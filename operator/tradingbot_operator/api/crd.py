@@ -97,6 +97,21 @@ def _spec_schema() -> dict[str, Any]:
             "message": "the phase of a default component cannot be changed; use dependsOn to add ordering",
         },
     ]
+    props["storage"]["x-kubernetes-validations"] = [
+        {
+            "rule": "has(self.storageClassName) == has(oldSelf.storageClassName)"
+            " && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)",
+            "message": "storage.storageClassName cannot be changed once the claim exists",
+            "fieldPath": ".storageClassName",
+            "reason": "FieldValueForbidden",
+        },
+        {
+            "rule": "quantity(self.size).compareTo(quantity(oldSelf.size)) >= 0",
+            "message": "storage.size may grow but not shrink (a claim cannot be made smaller)",
+            "fieldPath": ".size",
+            "reason": "FieldValueInvalid",
+        },
+    ]
     config = props["config"]["properties"]
     for endpoint in config["endpoints"]["properties"].values():
         endpoint.pop("default", None)  # the operator derives endpoints from the bot's Services

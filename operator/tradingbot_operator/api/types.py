@@ -43,6 +43,35 @@ class ExchangeSpec(KubeModel):
     )
 
 
+class StorageVolume(enum.StrEnum):
+    PERSISTENT_VOLUME_CLAIM = "PersistentVolumeClaim"
+    EMPTY_DIR = "EmptyDir"
+
+
+class ReclaimPolicy(enum.StrEnum):
+    RETAIN = "Retain"
+    DELETE = "Delete"
+
+
+class StorageSpec(KubeModel):
+    """Where the storage component keeps orders, fills, balance snapshots and nonce marks."""
+
+    volume: StorageVolume = Field(
+        StorageVolume.PERSISTENT_VOLUME_CLAIM,
+        description="PersistentVolumeClaim: kept across pod restarts and reschedules; "
+        "EmptyDir: lost with the pod (tests, throwaway paper bots)",
+    )
+    size: Quantity = Field("1Gi", description="Requested capacity of the claim; it may grow, never shrink")
+    storage_class_name: DnsLabel | None = Field(
+        None, description="StorageClass of the claim; the cluster's default class when unset; immutable"
+    )
+    reclaim: ReclaimPolicy = Field(
+        ReclaimPolicy.RETAIN,
+        description="Retain: the claim outlives the bot (a bot of the same name finds its data again); "
+        "Delete: the claim is deleted with the bot",
+    )
+
+
 class ResourceRequirements(KubeModel):
     """Container resources, as in a Pod spec."""
 
@@ -159,6 +188,7 @@ class TradingBotSpec(KubeModel):
         default_factory=BotConfig,
         description="The bot's config document (snake_case, same schema as a local config.json)",
     )
+    storage: StorageSpec = Field(default_factory=StorageSpec, description=StorageSpec.__doc__)
     components: list[ComponentSpec] = Field(
         default_factory=list,
         max_length=32,

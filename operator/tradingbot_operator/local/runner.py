@@ -243,7 +243,8 @@ class LocalRunner:
                     )
                 else:
                     workload.apply(obj, now)
-            # Services, RBAC and the NetworkPolicy have no local counterpart: ports and one user stand in.
+            # Services, RBAC and the NetworkPolicy have no local counterpart: ports and one user stand in;
+            # the data claim is the state directory, which outlives the run (storage.sqlite_path points there).
         for component in plan.prune:
             if component in self.workloads:
                 self.workloads[component].body["spec"]["replicas"] = 0

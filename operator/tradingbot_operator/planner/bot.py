@@ -209,6 +209,7 @@ def plan_bot(bot: BotInput, observed: Observed, operator_image: str, now: dateti
         desired.network_policy(identity),
     ]
     objects += [desired.service(identity, p) for p in plans if p.serves]
+    objects += [c for c in (desired.data_claim(identity, p, spec.storage) for p in plans) if c is not None]
     # A restart must change the pod template even when two restarts fall in the same second.
     stamp = format_precise(now)
     for plan in plans:
@@ -226,6 +227,7 @@ def plan_bot(bot: BotInput, observed: Observed, operator_image: str, now: dateti
                 restarted_at,
                 spec.startup.phase_timeout_seconds,
                 started_by=attempt or (current.started_by if current else None),
+                storage=spec.storage,
             )
         )
     known = {p.name for p in plans}

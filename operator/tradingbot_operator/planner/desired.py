@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tradingbot_operator.api.constants import API_VERSION, KIND, Annotations, Labels
-from tradingbot_operator.api.types import ExchangeMode
+from tradingbot_operator.api.types import ExchangeMode, ReclaimPolicy, StorageSpec, StorageVolume
 from tradingbot_operator.planner.catalog import ComponentPlan
 from tradingbot_operator.planner.config import digest
 
@@ -178,6 +178,30 @@ def network_policy(bot: BotIdentity) -> dict[str, Any]:
     )
 
 
+def data_claim_name(bot: BotIdentity, plan: ComponentPlan) -> str:
+    return f"{bot.child(plan.name)}-data"
+
+
+def data_claim(bot: BotIdentity, plan: ComponentPlan, storage: StorageSpec) -> dict[str, Any] | None:
+    """The PersistentVolumeClaim of a component that keeps data (storage), None when it uses an emptyDir.
+
+    Reclaim is ownership: with Delete the bot owns the claim and garbage collection removes it with the bot;
+    with Retain it has no owner, outlives the bot, and a bot of the same name applies (adopts) it again.
+    """
+    if not plan.needs_data_volume or storage.volume is not StorageVolume.PERSISTENT_VOLUME_CLAIM:
+        return None
+    meta = _meta(bot, data_claim_name(bot, plan), plan.name)
+    if storage.reclaim is ReclaimPolicy.RETAIN:
+        meta.pop("ownerReferences", None)
+    spec: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": storage.size}},
+    }
+    if storage.storage_class_name:
+        spec["storageClassName"] = storage.storage_class_name
+    return stamp({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta, "spec": spec})
+
+
 def service(bot: BotIdentity, plan: ComponentPlan) -> dict[str, Any]:
     return stamp(
         {
@@ -260,8 +284,10 @@ def deployment(
     restarted_at: str | None,
     progress_deadline: int,
     started_by: int | None = None,
+    storage: StorageSpec | None = None,
 ) -> dict[str, Any]:
-    """`started_by`: the startup attempt that scaled the component up (kept on the Deployment, see lifecycle)."""
+    """`started_by`: the startup attempt that scaled the component up (kept on the Deployment, see lifecycle);
+    `storage`: where a component that keeps data keeps it (default: a claim, see `data_claim`)."""
     template_annotations = {Annotations.CONFIG_HASH: config_hash}
     if restarted_at:
         template_annotations[Annotations.RESTARTED_AT] = restarted_at
@@ -274,7 +300,12 @@ def deployment(
             {"name": "credentials", "secret": {"secretName": bot.credentials_secret, "defaultMode": 0o400}}
         )
     if plan.needs_data_volume:
-        volumes.append({"name": "data", "emptyDir": {}})
+        if (storage or StorageSpec()).volume is StorageVolume.PERSISTENT_VOLUME_CLAIM:
+            volumes.append(
+                {"name": "data", "persistentVolumeClaim": {"claimName": data_claim_name(bot, plan)}}
+            )
+        else:
+            volumes.append({"name": "data", "emptyDir": {}})
     pod_spec: dict[str, Any] = {
         "serviceAccountName": (
             bot.credentials_service_account if plan.mounts_credentials else bot.service_account

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 # kind -> (API path prefix, plural) for the namespaced kinds the operator owns.
 _PATHS: dict[str, tuple[str, str]] = {
     "ConfigMap": ("/api/v1", "configmaps"),
+    "PersistentVolumeClaim": ("/api/v1", "persistentvolumeclaims"),
     "Secret": ("/api/v1", "secrets"),
     "Service": ("/api/v1", "services"),
     "ServiceAccount": ("/api/v1", "serviceaccounts"),

@@ -43,6 +43,7 @@ WORKLOAD: tuple[Access, ...] = (
     Access("rbac.authorization.k8s.io", "roles", APPLIED, "the components' Role"),
     Access("rbac.authorization.k8s.io", "rolebindings", APPLIED, "the components' RoleBinding"),
     Access("networking.k8s.io", "networkpolicies", APPLIED, "the bot's NetworkPolicy"),
+    Access("", "persistentvolumeclaims", APPLIED, "the storage component's claim (spec.storage)"),
     Access("apps", "deployments", APPLY, "a Deployment per component"),
     Access("apps", "deployments", ("list", "watch"), "kopf index of owned Deployments"),
     Access("apps", "deployments", ("delete",), "pruning a component removed from the spec"),

@@ -45,6 +45,22 @@ def test_schema_rejects_bad_values_at_apply_naming_the_field(
     assert field in stderr, stderr
 
 
+def test_the_storage_claim_can_grow_but_not_shrink_or_change_class(
+    cluster: LocalCluster, crd: None, namespace: str
+) -> None:
+    """The CRD's transition rules refuse at apply what the claim could not do (no operator needed)."""
+    manifest = bot_manifest("claimed", storage={"size": "2Gi", "storageClassName": "fast"})
+    assert kubectl_apply(cluster, namespace, manifest)[0] == 0
+    shrink = bot_manifest("claimed", storage={"size": "1Gi", "storageClassName": "fast"})
+    code, stderr = kubectl_apply(cluster, namespace, shrink)
+    assert code != 0 and "spec.storage.size" in stderr and "may grow but not shrink" in stderr, stderr
+    moved = bot_manifest("claimed", storage={"size": "2Gi", "storageClassName": "slow"})
+    code, stderr = kubectl_apply(cluster, namespace, moved)
+    assert code != 0 and "spec.storage.storageClassName" in stderr, stderr
+    grow = bot_manifest("claimed", storage={"size": "3Gi", "storageClassName": "fast"})
+    assert kubectl_apply(cluster, namespace, grow) == (0, "")
+
+
 def test_invalid_graph_is_flagged_and_creates_nothing(operator: OperatorProcess, bots: Bots) -> None:
     bots.create(
         bot_manifest(

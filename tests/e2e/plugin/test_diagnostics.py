@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from tests.e2e.plugin.conftest import Plugin
-from tests.support.bots import Bots, bot_manifest, write_manifest
+from tests.support.bots import KWOK_STORAGE, Bots, bot_manifest, write_manifest
 from tests.support.cluster import LocalCluster
 from tests.support.operator import OperatorProcess
 from tradingbot_components.config import COMPONENT_NAMES
@@ -60,6 +60,7 @@ def test_diagnostics_zip_has_the_bot_its_objects_and_no_secret_value(
     )
     manifest = bot_manifest(
         "reported",
+        storage=KWOK_STORAGE,
         components=[
             {
                 "name": "trader",

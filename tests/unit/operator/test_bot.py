@@ -152,6 +152,39 @@ def test_single_writers_never_overlap_during_rollouts() -> None:
     assert strategies["kraken-gateway"] == "RollingUpdate"
 
 
+def _data_volumes(p: Plan) -> dict[str, dict[str, Any]]:
+    return {
+        name: volume
+        for name, d in by_kind(p, "Deployment").items()
+        for volume in d["spec"]["template"]["spec"]["volumes"]
+        if volume["name"] == "data"
+    }
+
+
+def test_storage_keeps_its_data_on_a_claim_the_bot_does_not_own_by_default() -> None:
+    p, _ = running()
+    assert _data_volumes(p) == {
+        "kraken-storage": {"name": "data", "persistentVolumeClaim": {"claimName": "kraken-storage-data"}}
+    }
+    claim = by_kind(p, "PersistentVolumeClaim")["kraken-storage-data"]
+    assert claim["spec"] == {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+    # Retain: no owner, so garbage collection leaves it when the bot goes; the labels find it again.
+    assert "ownerReferences" not in claim["metadata"]
+    assert claim["metadata"]["labels"]["app.kubernetes.io/component"] == "storage"
+
+
+def test_a_claim_with_reclaim_delete_goes_with_the_bot_and_emptydir_only_when_asked() -> None:
+    p, _ = running({"storage": {"size": "5Gi", "storageClassName": "fast", "reclaim": "Delete"}})
+    claim = by_kind(p, "PersistentVolumeClaim")["kraken-storage-data"]
+    assert claim["spec"]["storageClassName"] == "fast"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "5Gi"
+    assert [o["uid"] for o in claim["metadata"]["ownerReferences"]] == ["uid-1"]
+
+    ephemeral, _ = running({"storage": {"volume": "EmptyDir"}})
+    assert by_kind(ephemeral, "PersistentVolumeClaim") == {}
+    assert _data_volumes(ephemeral) == {"kraken-storage": {"name": "data", "emptyDir": {}}}
+
+
 def test_services_only_for_components_that_serve() -> None:
     p, _ = running()
     assert "kraken-trader" not in by_kind(p, "Service")
