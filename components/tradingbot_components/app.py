@@ -21,7 +21,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from tradingbot_components.config.feed import ConfigFeed
-from tradingbot_components.config.kube import PodGenerationReporter
+from tradingbot_components.config.kube import PodReporter
 from tradingbot_components.config.logs import effective_level, set_level
 from tradingbot_components.config.manager import ConfigManager
 from tradingbot_components.http import DebugRoutes, HttpServer, Lifecycle, LoopHeartbeat, ProbeRoutes
@@ -34,6 +34,7 @@ from tradingbot_components.runtime import (
     StartupSequence,
     run_until_signal,
 )
+from tradingbot_components.runtime.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ COMPONENTS: dict[str, str] = {
     "trader": "tradingbot_components.trader.component:build",
 }
 DEFAULT_PORT = 8080
+READINESS_REPORT_INTERVAL = 2.0  # how often readiness is looked at for the Pod annotation (writes on change)
 
 
 class UnknownComponent(LookupError):
@@ -108,11 +110,12 @@ class ComponentApp:
         self.heartbeat = LoopHeartbeat()
         self.http = HttpServer(options.host, options.port)
         self.feed = ConfigFeed(self.config, file=options.config_file, configmap=options.configmap)
-        self.reporter = PodGenerationReporter.from_environment(self.environ)
+        self.reporter = PodReporter.from_environment(self.environ)
         self.lifecycle = Lifecycle.STARTING
         self.extra_args_consumed = False  # a component that reads `options.extra` sets this
         self._status: dict[str, Callable[[], Any]] = {}
         self._monitor_task: asyncio.Task[None] | None = None
+        self._readiness_task: asyncio.Task[None] | None = None
         self.probes = ProbeRoutes(
             component=self.name,
             config=self.config,
@@ -179,9 +182,12 @@ class ComponentApp:
             shutdown=self.feed.stop,
         )
         if self.reporter is not None:
-            reporter = self.reporter
             self.sequence.register_step(
-                "pod-report", core, self._start_reporter, dependencies=("config",), shutdown=reporter.stop
+                "pod-report",
+                core,
+                self._start_reporter,
+                dependencies=("config",),
+                shutdown=self._stop_reporter,
             )
 
     async def _start_http(self) -> None:
@@ -222,6 +228,21 @@ class ComponentApp:
         await self.reporter.start()
         self.reporter.report(self.config.generation)
         self.config.on_applied(self.reporter.report)
+        self._readiness_task = asyncio.create_task(
+            self._report_readiness(self.reporter), name="readiness-report"
+        )
+
+    async def _report_readiness(self, reporter: PodReporter) -> None:
+        """The kubelet's probe sees only the status code; the Pod annotation carries the reasons to the
+        operator, which shows them in the component's health message."""
+        while True:
+            reporter.report_readiness(self.probes.readiness().summary())
+            await asyncio.sleep(READINESS_REPORT_INTERVAL)
+
+    async def _stop_reporter(self) -> None:
+        await cancel_and_wait(self._readiness_task)
+        if self.reporter is not None:
+            await self.reporter.stop()
 
     async def _start_monitor(self) -> None:
         await self.monitor.check_now()

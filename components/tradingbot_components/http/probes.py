@@ -52,6 +52,20 @@ class Readiness:
             "reasons": [{"reason": str(reason), "message": message} for reason, message in self.reasons],
         }
 
+    def summary(self) -> str | None:
+        """None when ready; else the reasons on one bounded line (what the Pod annotation and status show)."""
+        return summarize_not_ready(self.to_dict())
+
+
+def summarize_not_ready(body: Mapping[str, Any], limit: int = 300) -> str | None:
+    """A `/readyz` answer (see `Readiness.to_dict`) as one line, None when ready: what the operator and the
+    local runner show as the reason a component is not ready."""
+    reasons = body.get("reasons") or []
+    if body.get("ready") or not reasons:
+        return None
+    line = " ".join("; ".join(f"{r.get('reason')}: {r.get('message')}" for r in reasons).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
 
 def decide_readiness(
     lifecycle: Lifecycle,

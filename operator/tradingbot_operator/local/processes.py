@@ -22,6 +22,8 @@ from pathlib import Path
 
 import aiohttp
 
+from tradingbot_components.http.probes import summarize_not_ready
+
 log = logging.getLogger(__name__)
 
 PROBE_INTERVAL = 0.5
@@ -72,6 +74,7 @@ class Pod:
     terminating: bool = False
     gone: bool = False
     waiting_reason: str | None = None
+    not_ready_why: str | None = None  # the reasons the last failed /readyz gave
     last_terminated_reason: str | None = None
     last_exit_code: int | None = None
     config_generation: int | None = None
@@ -154,6 +157,9 @@ class Pod:
                     f"{self.url}/readyz", timeout=aiohttp.ClientTimeout(total=PROBE_TIMEOUT)
                 ) as response:
                     ok = response.status == 200
+                    if not ok:
+                        with contextlib.suppress(ValueError, aiohttp.ContentTypeError):
+                            self._set_why(summarize_not_ready(await response.json()))
             failures = 0 if ok else failures + 1
             if ok:
                 self._set_ready(True)
@@ -164,7 +170,15 @@ class Pod:
     def _set_ready(self, ready: bool) -> None:
         if ready != self.ready:
             self.ready = ready
+            if ready:
+                self.not_ready_why = None
             self.on_change()
+
+    def _set_why(self, why: str | None) -> None:
+        if why != self.not_ready_why:
+            self.not_ready_why = why
+            if not self.ready:
+                self.on_change()
 
     def terminate(self) -> None:
         """Begin a graceful stop (returns at once; `gone` turns True when the process has exited)."""

@@ -208,6 +208,7 @@ def observe_pod(pod: Pod) -> ObservedPod:
         restarts=pod.restarts,
         waiting_reason=pod.waiting_reason,
         last_terminated_reason=pod.last_terminated_reason,
+        not_ready_why=pod.not_ready_why,
         config_generation=pod.config_generation,
         template_hash=pod.spec.template_hash,
     )

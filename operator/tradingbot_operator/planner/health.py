@@ -88,8 +88,9 @@ def _own(
     failed = sum(1 for p in live if not p.ready and p.was_ready)
     unproven = sum(1 for p in live if not p.ready and not p.was_ready)
     ready += min(unproven, max(0, deployment.ready_replicas - ready - failed))
+    why = next((f" (pod {p.name}: {p.not_ready_why})" for p in live if not p.ready and p.not_ready_why), "")
     if verdict.state is ComponentState.STARTING and not started and ready < wanted:
-        return Assessment(Health.UNKNOWN, "Starting", f"{ready}/{wanted} pods ready")
+        return Assessment(Health.UNKNOWN, "Starting", f"{ready}/{wanted} pods ready{why}")
     if verdict.state is ComponentState.STARTING and resuming:
         # The Deployment may not show the scale-up yet: count against the replicas the plan asks for.
         wanted = max(wanted, plan.replicas)
@@ -97,9 +98,9 @@ def _own(
             Health.DEGRADED, RESUMING, f"coming back from safe mode: {ready}/{wanted} pods ready"
         )
     if wanted and ready == 0:
-        return Assessment(Health.UNHEALTHY, "NotReady", f"0/{wanted} pods ready")
+        return Assessment(Health.UNHEALTHY, "NotReady", f"0/{wanted} pods ready{why}")
     if ready < wanted:
-        return Assessment(Health.DEGRADED, "NotReady", f"{ready}/{wanted} pods ready")
+        return Assessment(Health.DEGRADED, "NotReady", f"{ready}/{wanted} pods ready{why}")
     oom_recovered = next((p for p in pods if p.last_terminated_reason == "OOMKilled"), None)
     if oom_recovered:
         return Assessment(

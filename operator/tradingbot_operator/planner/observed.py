@@ -24,6 +24,7 @@ class ObservedPod:
     config_generation: int | None = None
     template_hash: str | None = None  # pod-template-hash: which ReplicaSet it belongs to
     was_ready: bool = False  # the operator saw this pod Ready before (so NotReady now is a real transition)
+    not_ready_why: str | None = None  # what holds it back: the scheduler's or the container runtime's message
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,22 @@ def from_pod(body: Mapping[str, Any]) -> ObservedPod:
     )
     annotations = meta.get("annotations") or {}
     generation = annotations.get(Annotations.CONFIG_GENERATION)
+    unscheduled = next(
+        (
+            c.get("message") or c.get("reason")
+            for c in conditions
+            if c.get("type") == "PodScheduled" and c.get("status") == "False"
+        ),
+        None,
+    )
+    held = next(
+        (
+            f"{c['state']['waiting'].get('reason')}: {c['state']['waiting']['message']}"
+            for c in containers
+            if ((c.get("state") or {}).get("waiting") or {}).get("message")
+        ),
+        None,
+    )
     return ObservedPod(
         name=meta.get("name", ""),
         component=(meta.get("labels") or {}).get(Labels.COMPONENT, ""),
@@ -128,7 +145,16 @@ def from_pod(body: Mapping[str, Any]) -> ObservedPod:
         last_terminated_reason=terminated,
         config_generation=_int(generation) if generation is not None else None,
         template_hash=(meta.get("labels") or {}).get("pod-template-hash"),
+        not_ready_why=_short(unscheduled or held or annotations.get(Annotations.NOT_READY)),
     )
+
+
+def _short(text: str | None, limit: int = 200) -> str | None:
+    """Messages go into the status and events: one line, bounded."""
+    if not text:
+        return None
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def observe(

@@ -21,7 +21,7 @@ from tradingbot_operator.api.status import (
 from tradingbot_operator.planner.catalog import ComponentPlan
 from tradingbot_operator.planner.conditions import ConditionUpdate, merge_conditions
 from tradingbot_operator.planner.health import Assessment, worst
-from tradingbot_operator.planner.lifecycle import Decision, Event, Mode, Outcome
+from tradingbot_operator.planner.lifecycle import ComponentVerdict, Decision, Event, Mode, Outcome
 from tradingbot_operator.planner.observed import Observed
 from tradingbot_operator.planner.recovery import RecoveryDecision
 from tradingbot_operator.planner.timefmt import format_time
@@ -73,7 +73,7 @@ def build_status(
                 ready=f"{sum(1 for p in pods if p.ready and not p.terminating)}/{deployment.replicas if deployment else plan.replicas}",
                 health=assessment.health,
                 reason=assessment.reason if assessment.health is not Health.UNKNOWN else verdict.reason,
-                message=assessment.message if assessment.health is not Health.UNKNOWN else verdict.message,
+                message=_row_message(verdict, assessment),
                 root_cause=assessment.root_cause,
                 restarts=sum(p.restarts for p in pods),
                 config_generation=min(generations) if generations else None,
@@ -224,3 +224,13 @@ def config_applied(rows: list[ComponentStatus], generation: int) -> ConditionUpd
     return ConditionUpdate(
         "ConfigApplied", True, "Applied", f"reporting components run generation {generation}"
     )
+
+
+def _row_message(verdict: ComponentVerdict, assessment: Assessment) -> str:
+    """Health's message once health is known; before, the lifecycle's, with the pods' count and what holds
+    them back while the component is starting."""
+    if assessment.health is not Health.UNKNOWN:
+        return assessment.message
+    if verdict.state is ComponentState.STARTING and assessment.reason == "Starting" and assessment.message:
+        return f"{verdict.message}: {assessment.message}"
+    return verdict.message

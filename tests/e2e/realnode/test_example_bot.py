@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.support.bots import Bots, example
+from tests.support.bots import Bots, bot_manifest, example
 from tests.support.pods import component_pods
 from tests.support.realnode import RealCluster
 from tests.support.waiting import wait_until
@@ -255,6 +255,51 @@ def test_a_hot_change_reaches_the_containers_by_watch_and_the_mounted_file(
     wait_until(mounted, timeout=180, interval=3, what="the mounted config file to show the change")
 
 
+def test_storage_keeps_every_write_and_the_nonce_mark_across_a_new_pod(
+    real_cluster: RealCluster, real_bots: Bots, infrastructure: dict[str, client.V1Pod]
+) -> None:
+    """storage sits on a PersistentVolumeClaim (the default) that the provisioner bound to a volume on the real
+    node; a new pod (the old one deleted, as on a reschedule) finds every acknowledged write and the nonce mark."""
+    claim = real_bots.core.read_namespaced_persistent_volume_claim(f"{BOT}-storage-data", real_bots.namespace)
+    assert claim.status.phase == "Bound" and claim.spec.storage_class_name, claim.status
+    volume = real_bots.core.read_persistent_volume(claim.spec.volume_name)
+    terms = volume.spec.node_affinity.required.node_selector_terms if volume.spec.node_affinity else []
+    pinned = {v for t in terms for e in t.match_expressions or [] for v in e.values or []}
+    assert pinned <= set(real_cluster.real_nodes()), pinned
+    assert not claim.metadata.owner_references, "reclaim Retain: the claim is not owned by the bot"
+
+    key_id = call(real_cluster, real_bots, "auth", "/v1/key")["key_id"]
+    orders = {
+        o["client_order_id"]: o
+        for o in call(real_cluster, real_bots, "storage", "/v1/orders?limit=1000")["orders"]
+    }
+    mark = int(call(real_cluster, real_bots, "storage", f"/v1/nonce/{key_id}")["high_water"])
+    assert orders and mark > 0, "the bot has traded, so storage holds orders and a nonce mark"
+
+    old = pod_of(real_bots, "storage")
+    real_bots.core.delete_namespaced_pod(old.metadata.name, real_bots.namespace)
+    new = wait_until(
+        lambda: next((p for p in component_pods(real_bots.core, real_bots.namespace, BOT, "storage")
+                      if p.metadata.uid != old.metadata.uid and _running_ready(p)), None),
+        timeout=180, interval=1, what="a new storage pod Ready",
+    )  # fmt: skip
+    assert new.spec.volumes[
+        [v.name for v in new.spec.volumes].index("data")
+    ].persistent_volume_claim.claim_name == (f"{BOT}-storage-data")
+    after = {
+        o["client_order_id"]: o
+        for o in call(real_cluster, real_bots, "storage", "/v1/orders?limit=1000")["orders"]
+    }
+    assert orders.keys() <= after.keys(), sorted(orders.keys() - after.keys())
+    assert int(call(real_cluster, real_bots, "storage", f"/v1/nonce/{key_id}")["high_water"]) >= mark
+    # The bot carries on: the next signed calls reserve nonces above the old mark.
+    real_bots.wait_ready(BOT, timeout=180)
+    wait_until(
+        lambda: int(call(real_cluster, real_bots, "storage", f"/v1/nonce/{key_id}")["high_water"]) > mark,
+        timeout=120, interval=2, what="nonces above the mark from before the new pod",
+    )  # fmt: skip
+
+
 def test_a_container_that_exits_is_restarted_by_the_kubelet_and_counted(
     real_cluster: RealCluster, real_bots: Bots, infrastructure: dict[str, client.V1Pod]
 ) -> None:
@@ -329,3 +374,43 @@ def test_an_unavailable_exchange_degrades_to_the_gateway_holds_the_trader_and_re
         what="the bot Healthy again with the trader restored",
     )
     assert real_bots.apps.read_namespaced_deployment(f"{BOT}-trader", real_bots.namespace).spec.replicas == 1
+
+
+def test_a_component_that_never_becomes_ready_is_reported_with_its_probes_reason(
+    real_cluster: RealCluster, real_bots: Bots, infrastructure: dict[str, client.V1Pod]
+) -> None:
+    """A second bot whose market-data is pointed at a closed port: its /readyz never passes, and the reason it
+    gives (which the kubelet's probe does not carry) reaches the component's row through its Pod."""
+    manifest = bot_manifest(
+        "stuck",
+        components=[
+            {
+                "name": "market-data",
+                "env": [{"name": "TRADINGBOT_ENDPOINTS_EXCHANGE_WS", "value": "ws://127.0.0.1:9/v2"}],
+            }
+        ],
+    )
+    real_bots.create(manifest)
+    try:
+        status = real_bots.wait_for(
+            "stuck",
+            lambda s: (
+                "exchange-feed"
+                in next((c for c in s.get("components", []) if c["name"] == "market-data"), {}).get(
+                    "message", ""
+                )
+            ),
+            timeout=240,
+            what="market-data's row to give the reason its /readyz gives",
+        )
+        row_ = next(c for c in status["components"] if c["name"] == "market-data")
+        assert row_["ready"] == "0/1" and row_["health"] != "Healthy", row_
+        assert "(pod stuck-market-data-" in row_["message"] and "Unhealthy: " in row_["message"], row_
+        pod = next(p for p in component_pods(real_bots.core, real_bots.namespace, "stuck", "market-data"))
+        ready = next(c for c in pod.status.conditions if c.type == "Ready")
+        assert ready.status == "False"
+        assert pod.metadata.annotations.get("tradingbot.dev/not-ready"), pod.metadata.annotations
+        # Phases after Network wait for it.
+        assert status["startupPhase"] == "Network" and status["ready"] != "8/8"
+    finally:
+        real_bots.delete("stuck")

@@ -229,3 +229,14 @@ def test_safe_mode_raises_no_health_alert_of_its_own() -> None:
     ]
     back = health_events(world.plans, evaluate(running_world()), {"trader": Health.DEGRADED})
     assert [(e.reason, e.component, e.severity) for e in back] == [("ComponentRecovered", "trader", "info")]
+
+
+def test_a_component_with_no_pod_ready_says_what_holds_its_pod_back() -> None:
+    world = running_world()
+    set_pods(
+        world, "storage", ready=False, was_ready=True, not_ready_why="waiting for a volume to be created"
+    )
+    storage = evaluate(world)["storage"]
+    pod = world.pods["storage"][0].name
+    assert (storage.health, storage.reason) == (Health.UNHEALTHY, "NotReady")
+    assert storage.message == f"0/1 pods ready (pod {pod}: waiting for a volume to be created)"
