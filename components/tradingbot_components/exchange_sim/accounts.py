@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from tradingbot_components.exchange_sim.orders import Fill, Order
-from tradingbot_components.kraken.limits import DecayingCounter
+from tradingbot_components.exchange_sim.rate_limits import RateCounter
 
 KEY_FILE = "api-key"
 SECRET_FILE = "api-secret"
@@ -70,12 +70,12 @@ class Account:
 
     credentials: Credentials
     balances: dict[str, Decimal]
-    rest_counter: DecayingCounter
+    rest_counter: RateCounter
     orders: dict[str, Order] = field(default_factory=dict)  # every order by txid, in creation order
     open: dict[str, Order] = field(default_factory=dict)  # open orders by txid
     fills: list[Fill] = field(default_factory=list)
     ledger: list[LedgerRow] = field(default_factory=list)
-    trading_counters: dict[str, DecayingCounter] = field(default_factory=dict)  # by pair id
+    trading_counters: dict[str, RateCounter] = field(default_factory=dict)  # by pair id
     last_nonce: int = 0
     recent_nonces: set[int] = field(default_factory=set)  # within the nonce window
     dead_man_at: float | None = None

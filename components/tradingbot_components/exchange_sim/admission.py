@@ -10,20 +10,30 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tradingbot_components.exchange_sim.accounts import Account
-from tradingbot_components.kraken.errors import KrakenError
-from tradingbot_components.kraken.limits import (
-    REST_LIMITS,
-    TRADING_LIMITS,
-    DecayingCounter,
+from tradingbot_components.exchange_sim.rate_limits import (
+    REST_RULES,
+    TRADING_RULES,
+    OrderAction,
+    RateCounter,
     Tier,
-    TradingAction,
-    cost_of,
+    rest_cost,
     trading_cost,
 )
-from tradingbot_components.kraken.signing import BodyFormat, nonce_from_body, verify
+from tradingbot_components.exchange_sim.signatures import body_nonce, signature_matches
+from tradingbot_components.kraken.errors import KrakenError
+from tradingbot_components.kraken.signing import BodyFormat
 
-# Open orders allowed per pair, by tier (Kraken's trading rate-limit page).
-OPEN_ORDERS_PER_PAIR: Mapping[Tier, int] = {Tier.STARTER: 60, Tier.INTERMEDIATE: 80, Tier.PRO: 225}
+__all__ = [
+    "Admitted",
+    "Refused",
+    "accept_nonce",
+    "authenticate",
+    "charge_rest",
+    "charge_trading",
+    "new_rest_counter",
+    "rest_cost",
+    "trading_counter",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +66,13 @@ def authenticate(
     if account is None:
         return Refused(KrakenError.INVALID_KEY)
     try:
-        nonce = nonce_from_body(body, body_format)
+        nonce = body_nonce(body, is_json=body_format is BodyFormat.JSON)
     except ValueError:
         return Refused(KrakenError.INVALID_NONCE)
     if not api_sign:
         return Refused(KrakenError.INVALID_SIGNATURE)
     try:
-        valid = verify(url_path, nonce, body, account.secret, api_sign)
+        valid = signature_matches(url_path, nonce, body, account.secret, api_sign)
     except ValueError:
         valid = False
     if not valid:
@@ -84,31 +94,26 @@ def accept_nonce(account: Account, nonce: int, window: int = 0) -> bool:
     return True
 
 
-def rest_cost(method: str) -> int:
-    """What `method` adds to the REST counter (AddOrder and CancelOrder go to the trading counter)."""
-    return cost_of(method, pair="*").rest
-
-
 def charge_rest(account: Account, method: str, now: float) -> Refused | None:
     """Charge the REST counter; a call over the cap is refused and leaves the counter full, so a client
     that keeps calling stays blocked (Kraken: "longer if the client keeps calling")."""
     cost = rest_cost(method)
     if cost == 0:
         return None
-    if account.rest_counter.try_charge(cost, now):
+    if account.rest_counter.admit(cost, now):
         return None
-    account.rest_counter.fill(now)
+    account.rest_counter.saturate(now)
     return Refused(KrakenError.RATE_LIMIT_EXCEEDED)
 
 
-def new_rest_counter(tier: Tier, now: float) -> DecayingCounter:
-    return DecayingCounter(REST_LIMITS[tier], now)
+def new_rest_counter(tier: Tier, now: float) -> RateCounter:
+    return RateCounter(REST_RULES[tier], now)
 
 
-def trading_counter(account: Account, pair_id: str, tier: Tier, now: float) -> DecayingCounter:
+def trading_counter(account: Account, pair_id: str, tier: Tier, now: float) -> RateCounter:
     counter = account.trading_counters.get(pair_id)
     if counter is None:
-        counter = account.trading_counters[pair_id] = DecayingCounter(TRADING_LIMITS[tier], now)
+        counter = account.trading_counters[pair_id] = RateCounter(TRADING_RULES[tier], now)
     return counter
 
 
@@ -116,15 +121,15 @@ def charge_trading(
     account: Account,
     pair_id: str,
     tier: Tier,
-    action: TradingAction,
+    action: OrderAction,
     now: float,
-    order_age: float | None = None,
+    resting_seconds: float = 0.0,
 ) -> Refused | None:
-    """Charge one order action to the pair's counter (fixed cost plus the order-age penalty)."""
-    cost = trading_cost(action, order_age)
+    """Charge one order action to the pair's counter (fixed count plus the resting-time count)."""
+    cost = trading_cost(action, resting_seconds)
     if cost == 0:
         return None
     counter = trading_counter(account, pair_id, tier, now)
-    if counter.try_charge(cost, now):
+    if counter.admit(cost, now):
         return None
     return Refused(KrakenError.ORDER_RATE_LIMIT_EXCEEDED)

@@ -15,11 +15,11 @@ from tradingbot_components.app import ComponentApp
 from tradingbot_components.exchange_sim.accounts import Credentials, load_credentials
 from tradingbot_components.exchange_sim.control import ControlApi
 from tradingbot_components.exchange_sim.engine import OrderEvent
+from tradingbot_components.exchange_sim.rate_limits import Tier
 from tradingbot_components.exchange_sim.rest import RestApi
 from tradingbot_components.exchange_sim.settings import read_settings
 from tradingbot_components.exchange_sim.simulator import Simulator
 from tradingbot_components.exchange_sim.ws import WsHub
-from tradingbot_components.kraken.limits import Tier
 from tradingbot_components.runtime import CheckResult, HealthStatus, Phase
 from tradingbot_components.runtime.invocation import describe_error
 from tradingbot_components.runtime.tasks import cancel_and_wait

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from tradingbot_components.exchange_sim.accounts import Account, LedgerRow
-from tradingbot_components.exchange_sim.admission import OPEN_ORDERS_PER_PAIR, Refused, charge_trading
+from tradingbot_components.exchange_sim.admission import Refused, charge_trading
 from tradingbot_components.exchange_sim.catalog import Catalog, PairSpec
 from tradingbot_components.exchange_sim.market import Consumed, Side, SimulatedMarket
 from tradingbot_components.exchange_sim.orders import (
@@ -27,9 +27,9 @@ from tradingbot_components.exchange_sim.orders import (
     OrderType,
     TimeInForce,
 )
+from tradingbot_components.exchange_sim.rate_limits import OPEN_ORDERS_PER_PAIR, OrderAction, Tier
 from tradingbot_components.exchange_sim.tape import PublicTrade, Tape
 from tradingbot_components.kraken.errors import KrakenError
-from tradingbot_components.kraken.limits import Tier, TradingAction
 
 DUPLICATE_ORDER = "EOrder:Duplicate order"
 
@@ -144,7 +144,7 @@ class Engine:
         Raises `OrderRejected` with Kraken's error.
         """
         pair = request.pair
-        refused = charge_trading(account, pair.id, self.tier, TradingAction.ADD, now)
+        refused = charge_trading(account, pair.id, self.tier, OrderAction.ADD, now)
         if isinstance(refused, Refused):
             raise OrderRejected(refused.error.value)
         if request.cl_ord_id is not None:
@@ -288,7 +288,7 @@ class Engine:
             if not order.is_open:
                 continue
             refused = charge_trading(
-                account, order.pair.id, self.tier, TradingAction.CANCEL, now, now - order.opentm
+                account, order.pair.id, self.tier, OrderAction.CANCEL, now, now - order.opentm
             )
             if isinstance(refused, Refused):
                 raise OrderRejected(refused.error.value)

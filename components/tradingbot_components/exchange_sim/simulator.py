@@ -17,10 +17,10 @@ from tradingbot_components.exchange_sim.engine import Engine
 from tradingbot_components.exchange_sim.faults import FaultState
 from tradingbot_components.exchange_sim.market import MarketParams, SimulatedMarket
 from tradingbot_components.exchange_sim.orders import Order, OrderRejected, OrderRequest
+from tradingbot_components.exchange_sim.rate_limits import OrderAction, Tier
 from tradingbot_components.exchange_sim.settings import SimSettings
 from tradingbot_components.exchange_sim.stats import SimStats
 from tradingbot_components.exchange_sim.tape import Tape
-from tradingbot_components.kraken.limits import Tier, TradingAction
 
 TOKEN_TTL = 900.0  # GetWebSocketsToken: use within 15 minutes
 
@@ -98,7 +98,7 @@ class Simulator:
             request = parse()
         except OrderRejected:
             if pair is not None:
-                charge_trading(account, pair.id, self.tier, TradingAction.ADD, now)
+                charge_trading(account, pair.id, self.tier, OrderAction.ADD, now)
             self.stats.orders["rejected"] += 1
             raise
         try:

@@ -18,7 +18,9 @@ from aiohttp import WSMsgType, web
 
 from tradingbot_components.exchange_sim.catalog import PairSpec
 from tradingbot_components.exchange_sim.engine import EngineEvent, LedgerEvent, OrderEvent
+from tradingbot_components.exchange_sim.feed_book import BOOK_DEPTHS
 from tradingbot_components.exchange_sim.orders import OrderRejected
+from tradingbot_components.exchange_sim.rate_limits import TRADING_RULES
 from tradingbot_components.exchange_sim.simulator import Simulator
 from tradingbot_components.exchange_sim.tape import PublicTrade
 from tradingbot_components.exchange_sim.views import execution_view, ledger_view
@@ -27,9 +29,7 @@ from tradingbot_components.exchange_sim.ws_connection import Connection, Subscri
 from tradingbot_components.exchange_sim.ws_feeds import BookFeed, bbo, ticker_entry, trade_entry
 from tradingbot_components.exchange_sim.ws_snapshots import snapshot_frames
 from tradingbot_components.exchange_sim.ws_trading import TRADING_METHODS
-from tradingbot_components.kraken.book import BOOK_DEPTHS
 from tradingbot_components.kraken.errors import KrakenError
-from tradingbot_components.kraken.limits import TRADING_LIMITS
 
 PUBLIC_CHANNELS = frozenset({"book", "ticker", "trade", "instrument"})
 PRIVATE_CHANNELS = frozenset({"executions", "balances"})
@@ -225,7 +225,7 @@ class WsHub:
             if channel == "ticker":
                 result["event_trigger"] = trigger
             if channel == "executions":
-                result["maxratecount"] = int(TRADING_LIMITS[sim.tier].max)
+                result["maxratecount"] = int(TRADING_RULES[sim.tier].maximum)
             connection.send(response("subscribe", now, self._clock(), req_id, result=result))
             if snapshot or channel == "instrument":
                 feed = None

@@ -1,9 +1,9 @@
 """What the public WS v2 channels carry: `book` snapshots and diffs with Kraken's checksum, `ticker`,
 `trade` and `instrument` entries, numbers padded to the pair's precision.
 
-A `BookFeed` keeps, per pair and depth, an `OrderBook` mirror of exactly what subscribers were sent;
+A `BookFeed` keeps, per pair and depth, a `FeedBook` mirror of exactly what subscribers were sent;
 updates are the difference between the market's top levels and that mirror, and the checksum is the
-mirror's, computed by the same code clients use to verify it.
+mirror's, computed by the simulator's own reading of Kraken's checksum guide (not the clients' code).
 """
 
 from __future__ import annotations
@@ -12,21 +12,21 @@ from decimal import Decimal
 from typing import Any
 
 from tradingbot_components.exchange_sim.catalog import Catalog, PairSpec
+from tradingbot_components.exchange_sim.feed_book import FeedBook, Level
 from tradingbot_components.exchange_sim.market import BookSide, SimulatedMarket
 from tradingbot_components.exchange_sim.tape import PublicTrade, Tape
 from tradingbot_components.exchange_sim.wire import num, rfc3339
-from tradingbot_components.kraken.book import BookMessage, BookMessageType, OrderBook, PriceLevel
 
 
-def _levels(pair: PairSpec, book: BookSide, depth: int) -> list[PriceLevel]:
-    return [PriceLevel(pair.price(ticks), pair.qty(lots)) for ticks, lots in book.top(depth)]
+def _levels(pair: PairSpec, book: BookSide, depth: int) -> list[Level]:
+    return [Level(pair.price(ticks), pair.qty(lots)) for ticks, lots in book.top(depth)]
 
 
-def _diff(old: list[PriceLevel], new: list[PriceLevel]) -> list[PriceLevel]:
+def _diff(old: list[Level], new: list[Level]) -> list[Level]:
     before = {level.price: level.qty for level in old}
     after = {level.price: level.qty for level in new}
     changed = [level for level in new if before.get(level.price) != level.qty]
-    removed = [PriceLevel(price, Decimal(0)) for price in before if price not in after]
+    removed = [Level(price, Decimal(0)) for price in before if price not in after]
     return removed + changed
 
 
@@ -37,23 +37,16 @@ class BookFeed:
         self.market = market
         self.pair = market.pair
         self.depth = depth
-        self.mirror = OrderBook(
-            self.pair.symbol,
-            depth,
-            price_precision=self.pair.pair_decimals,
-            qty_precision=self.pair.lot_decimals,
-        )
+        self.mirror = FeedBook(depth, self.pair.pair_decimals, self.pair.lot_decimals)
         bids, asks = self._top()
-        self.mirror.apply_snapshot(
-            BookMessage(self.pair.symbol, BookMessageType.SNAPSHOT, tuple(bids), tuple(asks), 0)
-        )
+        self.mirror.replace(bids, asks)
 
-    def _top(self) -> tuple[list[PriceLevel], list[PriceLevel]]:
+    def _top(self) -> tuple[list[Level], list[Level]]:
         return _levels(self.pair, self.market.bids, self.depth), _levels(
             self.pair, self.market.asks, self.depth
         )
 
-    def _render(self, levels: list[PriceLevel]) -> list[dict[str, Any]]:
+    def _render(self, levels: list[Level]) -> list[dict[str, Any]]:
         p, q = self.pair.pair_decimals, self.pair.lot_decimals
         return [{"price": num(level.price, p), "qty": num(level.qty, q)} for level in levels]
 
@@ -66,21 +59,18 @@ class BookFeed:
             "timestamp": rfc3339(now),
         }
 
-    def advance(self) -> tuple[list[PriceLevel], list[PriceLevel], int] | None:
+    def advance(self) -> tuple[list[Level], list[Level], int] | None:
         """Bring the mirror to the market's top levels; the changed bids, asks and the new checksum."""
         bids, asks = self._top()
         bid_changes = _diff(self.mirror.bids(), bids)
         ask_changes = _diff(self.mirror.asks(), asks)
         if not bid_changes and not ask_changes:
             return None
-        message = BookMessage(
-            self.pair.symbol, BookMessageType.UPDATE, tuple(bid_changes), tuple(ask_changes), 0
-        )
-        self.mirror.apply_update(message)
+        self.mirror.apply(bid_changes, ask_changes)
         return bid_changes, ask_changes, self.mirror.checksum()
 
     def update_entry(
-        self, symbol: str, bids: list[PriceLevel], asks: list[PriceLevel], checksum: int, now: float
+        self, symbol: str, bids: list[Level], asks: list[Level], checksum: int, now: float
     ) -> dict[str, Any]:
         return {
             "symbol": symbol,

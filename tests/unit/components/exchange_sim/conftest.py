@@ -12,8 +12,8 @@ from tradingbot_components.exchange_sim.admission import new_rest_counter
 from tradingbot_components.exchange_sim.catalog import Catalog
 from tradingbot_components.exchange_sim.engine import ClOrdIdScope, Engine
 from tradingbot_components.exchange_sim.market import MarketParams, SimulatedMarket
+from tradingbot_components.exchange_sim.rate_limits import Tier
 from tradingbot_components.exchange_sim.tape import Tape
-from tradingbot_components.kraken.limits import Tier
 
 SECRET = "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg=="
 NOW = 1_700_000_000.0

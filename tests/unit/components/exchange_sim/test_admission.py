@@ -16,8 +16,8 @@ from tradingbot_components.exchange_sim.admission import (
     new_rest_counter,
     rest_cost,
 )
+from tradingbot_components.exchange_sim.rate_limits import Tier
 from tradingbot_components.kraken.errors import KrakenError
-from tradingbot_components.kraken.limits import Tier
 from tradingbot_components.kraken.signing import BodyFormat, sign
 
 PATH = "/0/private/AddOrder"
