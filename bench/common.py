@@ -114,6 +114,11 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
 
 
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages now: how busy the 2-core machine was while it measured."""
+    return " / ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
 def kubernetes_version(cluster: local_cluster.LocalCluster) -> str:
     out = cluster.kubectl("version", "-o", "json").stdout
     return json.loads(out)["serverVersion"]["gitVersion"]
