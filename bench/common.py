@@ -146,7 +146,61 @@ def commit(*measured: str) -> str:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
         ).stdout.strip()
-        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", *measured], cwd=ROOT).returncode
+        # Untracked files count too: a new module the measured code imports is as uncommitted as an edit.
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", *measured],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{head} + uncommitted changes to the measured code" if dirty else head
+
+
+@dataclass(frozen=True)
+class LoadReading:
+    """The 1-minute load average as sampled over a run."""
+
+    low: float
+    mean: float
+    high: float
+
+    def __str__(self) -> str:
+        return f"load average {self.mean:.1f} on average during the run ({self.low:.1f} to {self.high:.1f})"
+
+
+class LoadMonitor:
+    """Samples the 1-minute load average every `interval` s in a thread while the `with` block runs: a run of
+    many minutes is judged by the load during it, not by `load_average()` at its end.
+
+        with LoadMonitor() as load:
+            ...
+        print(load.reading())
+    """
+
+    def __init__(self, interval: float = 10.0) -> None:
+        self._interval = interval
+        self._samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="load-monitor", daemon=True)
+
+    def _sample(self) -> None:
+        while True:
+            self._samples.append(os.getloadavg()[0])
+            if self._stop.wait(self._interval):
+                return
+
+    def __enter__(self) -> LoadMonitor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._samples.append(os.getloadavg()[0])
+
+    def reading(self) -> LoadReading:
+        samples = self._samples or [os.getloadavg()[0]]
+        return LoadReading(min(samples), statistics.fmean(samples), max(samples))
