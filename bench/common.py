@@ -13,6 +13,7 @@ import queue
 import re
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -124,10 +125,18 @@ def kubernetes_version(cluster: local_cluster.LocalCluster) -> str:
     return json.loads(out)["serverVersion"]["gitVersion"]
 
 
+STAMP = re.compile(r"_Measured (?P<when>[^_]+?) by `make bench` \((?P<source>bench/\w+\.py)\) at commit (?P<commit>[^_]+)\._")
+
+
 def write_section(name: str, body: str) -> None:
-    """Replace (or append) the section `name` of docs/benchmarks.md."""
+    """Replace (or append) the section `name` of docs/benchmarks.md, stamped with the time, the benchmark that
+    wrote it (the calling module) and the commit of the code it measured (tests/unit/test_benchmarks_fresh.py
+    fails when the benchmark changed after that commit, or the code had uncommitted changes)."""
+    source = Path(sys._getframe(1).f_globals["__file__"]).resolve().relative_to(ROOT)
+    measured = commit("bench", "components", "operator")
+    stamp = f"_Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make bench` ({source}) at commit {measured}._"
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
-    stamped = f"{start}\n{body.rstrip()}\n\n_Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make bench`._\n{end}"
+    stamped = f"{start}\n{body.rstrip()}\n\n{stamp}\n{end}"
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
     if start in text:
         text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: stamped, text, flags=re.S)

@@ -1,65 +1,84 @@
-"""Benchmark: TradingBot apply -> Ready, against the same Deployments applied unordered (the floor).
+"""Benchmark: TradingBot apply -> Ready, against the same objects applied unordered (the floor).
 
-For N bots (1, 20 and 100 - that is 800 Deployments) on the local control plane, side by side in one run:
+Side by side in one run, for N bots (default 1, 20 and 100 - that is 800 Deployments):
   operator  - create N TradingBots; the operator starts each bot's components phase by phase; stop when every
               bot's Ready condition is True (observed through a watch).
-  baseline  - `kubectl apply` the very same objects (ConfigMap, RBAC, Services, Deployments, Secret) for N bots
-              at once, unordered, then `kubectl rollout status` until all are available.
-The ratio operator/baseline is the cost of phasing. Also reported: API requests per bot made by the operator
-(from the apiserver audit log, its own identity), the operator's CPU time and RSS, and the writes it makes while
-every bot is Ready and nothing changes (IDLE seconds after the last run of each size; must be 0).
+  floor     - the very same objects (Secret, ConfigMap, RBAC, NetworkPolicy, Services, claim, Deployments) for
+              N bots applied at once, unordered, with the operator's own in-process client and server-side
+              apply (reconciler.kube.Kube, the same calls it makes), then a watch until every Deployment is
+              available. The operator is stopped while the floor runs, so it neither indexes nor reacts to the
+              floor's objects; it is started again (and its watches given time to sync) before its own run.
+The ratio operator/floor is the cost of phasing. Also reported: the distribution over the runs, API requests per
+bot made by the operator (apiserver audit log, its own identity), its CPU time and peak RSS, and the writes it
+makes while every bot is Ready and nothing changes (IDLE seconds after the last run of each size; must be 0).
 
-usage: python -m bench.operator_startup [--bots 1 20 100] [--runs 3] [--idle 60]
+--real-node: one bot whose pods run as containers on the local real node (image imported; storage on its claim),
+so "Ready" means the processes started and answer /readyz; without it, kwok nodes (storage on an emptyDir).
+
+usage: python -m bench.operator_startup [--bots 1 20 100] [--runs 10] [--idle 60] [--real-node]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
-import json
 import os
 import secrets
 import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import kubernetes_asyncio
 from kubernetes import client, config, watch
 
 from bench.common import (
     audited_requests,
     ensure_cluster,
     kubernetes_version,
+    load_average,
     machine,
     median,
     sample_process,
     write_section,
 )
 from tests.support.bots import KWOK_STORAGE, bot_manifest
-from tests.support.cluster import LocalCluster
+from tests.support.cluster import LocalCluster, Placement
 from tests.support.operator import OperatorProcess, install_crd
+from tests.support.realnode import import_image
+from tests.support.realnode import local as real_node
 from tradingbot_operator.api.constants import DEFAULT_IMAGE
 from tradingbot_operator.api.types import TradingBotSpec
 from tradingbot_operator.planner import desired
 from tradingbot_operator.planner.bot import paper_credentials_secret
 from tradingbot_operator.planner.catalog import resolve_components
 from tradingbot_operator.planner.config import effective_config, public_document, restart_hash
+from tradingbot_operator.reconciler.kube import Kube
 
-SPEC = bot_manifest("x", storage=KWOK_STORAGE)["spec"]
+APPLY_CONCURRENCY = 16  # the floor's in-flight applies (the operator reconciles up to that many bots at once)
 
 
-def baseline_objects(bot: str, namespace: str) -> list[dict]:
+def manifest(name: str, real: bool) -> dict[str, Any]:
+    return bot_manifest(name) if real else bot_manifest(name, storage=KWOK_STORAGE)
+
+
+def floor_objects(bot: str, namespace: str, real: bool) -> list[dict]:
     """What the operator would create for one bot, as plain manifests (no owner, all at full replicas)."""
-    spec = TradingBotSpec.model_validate(SPEC)
+    raw = manifest(bot, real)["spec"]
+    spec = TradingBotSpec.model_validate(raw)
     plans = resolve_components(spec, DEFAULT_IMAGE)
     identity = desired.BotIdentity(bot, namespace, spec.exchange.mode, paper_credentials_secret(bot))
-    document = public_document(effective_config(spec, SPEC.get("config") or {}, bot, namespace))
+    document = public_document(effective_config(spec, raw.get("config") or {}, bot, namespace))
     secret = {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": identity.credentials_secret},
-        "data": {
-            "api-key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "metadata": {"name": identity.credentials_secret, "namespace": namespace},
+        # As the operator makes it (Kube.create_paper_credentials): the files hold base64 text.
+        "type": "Opaque",
+        "stringData": {
+            "api-key": base64.b64encode(secrets.token_bytes(40)).decode(),
             "api-secret": base64.b64encode(secrets.token_bytes(64)).decode(),
         },
     }
@@ -69,41 +88,79 @@ def baseline_objects(bot: str, namespace: str) -> list[dict]:
         *desired.component_rbac(identity),
         desired.network_policy(identity),
         *(desired.service(identity, p) for p in plans if p.serves),
+        *(c for c in (desired.data_claim(identity, p, spec.storage) for p in plans) if c is not None),
         *(
-            desired.deployment(identity, p, p.replicas, restart_hash(document, p.name, p.builtin), None, 300)
+            desired.deployment(
+                identity,
+                p,
+                p.replicas,
+                restart_hash(document, p.name, p.builtin),
+                None,
+                300,
+                storage=spec.storage,
+            )
             for p in plans
         ),
     ]
 
 
-def run_baseline(cluster: LocalCluster, namespace: str, bots: int) -> float:
-    cluster.create_namespace(namespace)  # kwok nodes: benchmarks measure the control plane at scale
-    items = [obj for i in range(bots) for obj in baseline_objects(f"b{i}", namespace)]
-    manifest = json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
-    started = time.perf_counter()
-    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=manifest, timeout=900)
-    cluster.kubectl(
-        "rollout",
-        "status",
-        "deployment",
-        "-n",
-        namespace,
-        "-l",
-        "app.kubernetes.io/name=tradingbot",
-        "--timeout=900s",
-        timeout=960,
+async def _apply_all(cluster: LocalCluster, objects: list[dict]) -> None:
+    """Server-side apply with the operator's own client class, as the operator does, `APPLY_CONCURRENCY` at once."""
+    configuration = kubernetes_asyncio.client.Configuration()
+    await kubernetes_asyncio.config.load_kube_config(
+        config_file=str(cluster.kubeconfig), client_configuration=configuration
     )
-    return time.perf_counter() - started
+    kube = Kube(kubernetes_asyncio.client.ApiClient(configuration))
+    gate = asyncio.Semaphore(APPLY_CONCURRENCY)
+
+    async def one(obj: dict) -> None:
+        async with gate:
+            await kube.apply(obj)
+
+    try:
+        await asyncio.gather(*(one(o) for o in objects))
+    finally:
+        await kube.close()
 
 
-def run_operator(cluster: LocalCluster, api: client.ApiClient, namespace: str, bots: int) -> float:
-    cluster.create_namespace(namespace)  # kwok nodes: benchmarks measure the control plane at scale
+def run_floor(cluster: LocalCluster, api: client.ApiClient, namespace: str, bots: int, real: bool) -> float:
+    cluster.create_namespace(namespace, Placement.REAL if real else Placement.FAKE)
+    objects = [obj for i in range(bots) for obj in floor_objects(f"b{i}", namespace, real)]
+    wanted = sum(1 for o in objects if o["kind"] == "Deployment")
+    apps = client.AppsV1Api(api)
+    listing = apps.list_namespaced_deployment(namespace)
+    stream = watch.Watch()
+    started = time.perf_counter()
+    asyncio.run(_apply_all(cluster, objects))
+    available: set[str] = set()
+    for event in stream.stream(
+        apps.list_namespaced_deployment,
+        namespace,
+        resource_version=listing.metadata.resource_version,
+        timeout_seconds=900,
+    ):
+        deployment = event["object"]
+        status = deployment.status
+        if status and (status.available_replicas or 0) >= (deployment.spec.replicas or 0):
+            available.add(deployment.metadata.name)
+        if len(available) == wanted:
+            stream.stop()
+    elapsed = time.perf_counter() - started
+    if len(available) != wanted:
+        raise RuntimeError(f"only {len(available)}/{wanted} Deployments became available")
+    return elapsed
+
+
+def run_operator(
+    cluster: LocalCluster, api: client.ApiClient, namespace: str, bots: int, real: bool
+) -> float:
+    cluster.create_namespace(namespace, Placement.REAL if real else Placement.FAKE)
     custom = client.CustomObjectsApi(api)
     listing = custom.list_namespaced_custom_object("tradingbot.dev", "v1alpha1", namespace, "tradingbots")
     stream = watch.Watch()
     started = time.perf_counter()
     for i in range(bots):
-        body = bot_manifest(f"b{i}", storage=KWOK_STORAGE)
+        body = manifest(f"b{i}", real)
         custom.create_namespaced_custom_object("tradingbot.dev", "v1alpha1", namespace, "tradingbots", body)
     ready: set[str] = set()
     for event in stream.stream(
@@ -127,34 +184,55 @@ def run_operator(cluster: LocalCluster, api: client.ApiClient, namespace: str, b
     return elapsed
 
 
+def spread(values: list[float]) -> str:
+    ordered = sorted(values)
+    return f"{ordered[0]:.2f} to {ordered[-1]:.2f} s"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--bots", type=int, nargs="+", default=[1, 20, 100])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--bots", type=int, nargs="+", default=None, help="default: 1 20 100 (1 with --real-node)"
+    )
+    parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--idle", type=float, default=60.0, help="seconds of idle to count writes in")
+    parser.add_argument("--real-node", action="store_true", help="pods run as containers on the real node")
     args = parser.parse_args(argv)
+    real = bool(args.real_node)
+    sizes = args.bots or ([1] if real else [1, 20, 100])
 
     cluster = ensure_cluster()
     install_crd(cluster)
+    if real:
+        found = real_node(cluster)
+        problem = found if isinstance(found, str) else import_image(cluster)
+        if problem:
+            print(f"operator-startup --real-node: skipped: {problem}", file=sys.stderr)
+            return 0
     api = config.new_client_from_config(config_file=str(cluster.kubeconfig))
     log_path = cluster.state_dir / "logs" / "bench-operator.log"
-    operator = OperatorProcess(cluster, log_path).start()
     namespaces: list[str] = []
     rows = []
+    operator: OperatorProcess | None = None
     try:
-        time.sleep(3)  # let kopf start its watches before the clock runs
-        pid = operator.process.pid  # type: ignore[union-attr]
-        for n in args.bots:
-            op_times, base_times, cpu, requests, writes = [], [], [], Counter(), 0
+        for n in sizes:
+            op_times, floor_times, cpu, requests, writes, peak = [], [], [], Counter(), 0, 0.0
             for run in range(args.runs):
                 tag = f"{n}-{run}-{secrets.token_hex(2)}"
-                base_ns, op_ns = f"bench-base-{tag}", f"bench-op-{tag}"
-                namespaces += [base_ns, op_ns]
-                base_times.append(run_baseline(cluster, base_ns, n))
+                floor_ns, op_ns = f"bench-floor-{tag}", f"bench-op-{tag}"
+                namespaces += [floor_ns, op_ns]
+                if operator is not None:
+                    peak = max(peak, sample_process(operator.process.pid).peak_rss_mib)  # type: ignore[union-attr]
+                    operator.stop()  # the floor runs without an operator indexing its objects
+                    operator = None
+                floor_times.append(run_floor(cluster, api, floor_ns, n, real))
+                operator = OperatorProcess(cluster, log_path).start()
+                time.sleep(3)  # let kopf list and start its watches before the clock runs
+                pid = operator.process.pid  # type: ignore[union-attr]
                 before, since = sample_process(pid), datetime.now(UTC)
-                op_times.append(run_operator(cluster, api, op_ns, n))
+                op_times.append(run_operator(cluster, api, op_ns, n, real))
                 time.sleep(1)  # requests still in flight for the last status writes
                 after = sample_process(pid)
                 cpu.append(after.cpu_seconds - before.cpu_seconds)
@@ -167,24 +245,25 @@ def main(argv: list[str] | None = None) -> int:
                 requests += counted
                 writes += sum(v for k, v in counted.items() if k in ("create", "patch", "update", "delete"))
                 print(
-                    f"bots={n} run={run}: operator {op_times[-1]:.2f}s, baseline {base_times[-1]:.2f}s, "
+                    f"bots={n} run={run}: operator {op_times[-1]:.2f}s, floor {floor_times[-1]:.2f}s, "
                     f"requests {sum(counted.values())}",
                     file=sys.stderr,
                 )
             # Every bot is Ready and nothing changes: the operator must not write at all.
+            assert operator is not None
             idle_from = datetime.now(UTC)
             time.sleep(args.idle)  # the property measured is "nothing happens for this long"
             idle = audited_requests(
                 cluster.state_dir / "logs" / "audit.log", "tradingbot-operator", idle_from, datetime.now(UTC)
             )
             idle_writes = sum(v for k, v in idle.items() if k in ("create", "patch", "update", "delete"))
-            peak = sample_process(pid).peak_rss_mib
+            peak = max(peak, sample_process(operator.process.pid).peak_rss_mib)  # type: ignore[union-attr]
             total_requests = sum(requests.values())
             rows.append(
                 (
                     n,
-                    median(op_times),
-                    median(base_times),
+                    op_times,
+                    floor_times,
                     total_requests / (n * args.runs),
                     writes / (n * args.runs),
                     median(cpu),
@@ -194,28 +273,32 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
     finally:
-        operator.stop()
+        if operator is not None:
+            operator.stop()
         for ns in namespaces:
             cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
 
+    where = "the real node: pods run as containers, storage on its claim" if real else "kwok nodes"
     lines = [
-        "## Operator: apply → Ready",
+        "## Operator: apply → Ready" + (" on real pods" if real else ""),
         "",
-        f"Local control plane (Kubernetes {kubernetes_version(cluster)}, kwok nodes), {machine()}. "
-        f"Median of {args.runs} runs. *Baseline*: the same objects applied unordered with `kubectl apply`, "
-        "awaited with `kubectl rollout status` — the floor that phasing adds to.",
+        f"Local control plane (Kubernetes {kubernetes_version(cluster)}, {where}), {machine()}, "
+        f"load average {load_average()}. {args.runs} runs per size, operator and floor alternating. *Floor*: the "
+        "same objects applied at once, unordered, by the operator's own client with server-side apply "
+        f"({APPLY_CONCURRENCY} in flight), until every Deployment is available — with the operator stopped, so "
+        "it does not index or react to them. *Ratio*: median operator / median floor.",
         "",
-        "| bots | operator apply→Ready | baseline apply→rollout | ratio | API requests / bot | writes / bot | "
-        f"operator CPU | operator peak RSS | writes in {args.idle:.0f} s idle |",
+        "| bots | operator apply→Ready p50 (range) | floor p50 (range) | ratio | API requests / bot | "
+        f"writes / bot | operator CPU / run | operator peak RSS | writes in {args.idle:.0f} s idle |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n, op, base, req, wr, cpu_s, peak, idle_w, _ in rows:
         lines.append(
-            f"| {n} | {op:.2f} s | {base:.2f} s | {op / base:.2f}x | {req:.1f} | {wr:.1f} | "
-            f"{cpu_s:.2f} s | {peak:.0f} MiB | {idle_w} |"
+            f"| {n} | {median(op):.2f} s ({spread(op)}) | {median(base):.2f} s ({spread(base)}) | "
+            f"{median(op) / median(base):.2f}x | {req:.1f} | {wr:.1f} | {cpu_s:.2f} s | {peak:.0f} MiB | {idle_w} |"
         )
     lines += ["", "Requests by verb, per bot: " + "; ".join(f"{n} bots: {verbs}" for n, *_, verbs in rows)]
-    write_section("operator-startup", "\n".join(lines))
+    write_section("operator-startup-real-node" if real else "operator-startup", "\n".join(lines))
     print("\n".join(lines))
     return 0
 
