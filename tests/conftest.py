@@ -12,6 +12,7 @@ import pytest
 from tests.support import cluster as local_cluster
 from tests.support.cluster import LocalCluster
 from tests.support.operator import install_crd
+from tests.support.session_report import record_cluster_up, register_session_report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,6 +24,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="run the long forms of the reliability tests (make chaos); without it they run CI-sized",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    register_session_report(config)  # what hack/run-tests.sh judges the session by
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -38,13 +43,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def cluster() -> Iterator[local_cluster.LocalCluster]:
+def cluster(pytestconfig: pytest.Config) -> Iterator[local_cluster.LocalCluster]:
     """The checkout's control plane in .cluster/: reused when it is up, otherwise started and stopped here."""
     state_dir = Path(os.environ.get("TRADINGBOT_CLUSTER_DIR", ROOT / ".cluster"))
     if local_cluster.is_running(state_dir):
+        record_cluster_up(pytestconfig)
         yield local_cluster.LocalCluster(state_dir)
         return
     started = local_cluster.start(state_dir)
+    record_cluster_up(pytestconfig)
     try:
         yield started
     finally:
