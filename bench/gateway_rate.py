@@ -1,218 +1,266 @@
-"""Benchmark: sustained private-call rate through the gateway vs the tier's theoretical maximum, with ccxt's
-Kraken client as the baseline, side by side in the same run.
+"""Benchmark: the gateway's rate governor against ccxt's Kraken client, side by side in one run, each client on
+its own exchange simulator (127.0.0.1; Kraken's REST counter and per-pair trading counter, nonce window 0).
 
-For each tier (starter, intermediate by default), two identical simulators (same tier, seed and balances;
-Kraken's REST counter exactly: max, decay, `EAPI:Rate limit exceeded`) are started, then for `--duration`
-seconds, at the same time:
-  gateway - `--clients` concurrent callers POST /private/Balance through the real gateway (auth + storage
-            behind it), against the first simulator;
-  ccxt    - the same number of concurrent callers await `private_post_balance()` on one
-            `ccxt.async_support.kraken` with `enableRateLimit=True`, its URLs pointed at the second one.
-Balance costs 1 point, so at most `max + decay x duration` calls fit in the window (the theoretical
-maximum). Reported: calls answered without error inside the window, calls/s, the ratio to the maximum, and
-the `EAPI:Rate limit exceeded` answers as the simulator counted them (the gateway's must be zero).
+Every configuration runs for the same `--duration` window (600 s or more for published figures: a short
+window mostly measures the starting burst), all at once, each client in its own OS processes:
+  tiers   - per tier, one process with `--clients` concurrent callers of `Balance` (1 point): through the
+            gateway, or on one `ccxt.async_support.kraken` with `enableRateLimit` and the `rateLimit` a
+            careful user sets for the tier (`ccxt_rate_limit_ms`). Reported apart: the burst (the first
+            `counter max` calls, until the counter is full) and the sustained rate after it.
+  shared  - three processes sharing one API key: three callers through one gateway, against three ccxt
+            processes each paced for the whole tier (each believes it owns the key), and three paced for a
+            third of it each (the budget split by hand). Rate-limit errors and `EAPI:Invalid nonce` are
+            counted by the simulator.
+  orders  - AddOrder + CancelOrder cycles against the pair's trading counter (order-age penalties): the
+            gateway runs `bench.trading`'s loop; ccxt the same cycle (ccxt charges these calls 0).
 
-usage: python -m bench.gateway_rate [--tiers starter intermediate] [--duration 60] [--clients 8]
+usage: python -m bench.gateway_rate [--duration 600] [--tiers starter intermediate pro] [--clients 8]
+           [--shared-tier intermediate] [--order-tier pro] [--order-loops 4] [--backoff 5] [--no-write]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
+import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-import aiohttp
-import ccxt.async_support as ccxt_async
+import ccxt
 
-from bench.common import machine, write_section
+from bench.common import ROOT, LoadMonitor, commit, machine, write_section
+from bench.gateway_rate_report import Measured, report
 from tests.integration.components.connectivity.stack import start_stack
 from tests.integration.components.process import ComponentRunner
 from tests.support.sim import SimHandle, start_sim
-from tradingbot_components.kraken.limits import REST_LIMITS, Tier
+from tradingbot_components.kraken.limits import REST_LIMITS, Tier, TradingAction, trading_cost
+
+LEAD = 30.0  # seconds from launching the caller processes to the window opening (imports, connections)
+SHARED_PROCESSES = 3
 
 
-@dataclass(frozen=True)
-class Run:
-    client: str
+def ccxt_cost(method: str) -> float:
+    """What ccxt's Kraken client charges its own limiter for a private call, in `rateLimit` units."""
+    return float(ccxt.kraken().describe()["api"]["private"]["post"][method]["cost"])
+
+
+def ccxt_rate_limit_ms(tier: Tier, share: int = 1) -> float:
+    """The `rateLimit` that paces `Balance` at the tier's REST decay, for a process owning 1/`share` of it.
+
+    ccxt's `rateLimit` is milliseconds per unit of cost and it charges `Balance` 3 units, so one `Balance`
+    every 1/decay s (starter 3030 ms, intermediate 2000 ms, pro 1000 ms) is `rateLimit` = that / 3.
+    """
+    seconds_per_call = share / REST_LIMITS[tier].decay_per_second
+    return 1000.0 * seconds_per_call / ccxt_cost("Balance")
+
+
+@dataclass
+class Plan:
+    """One client configuration: its processes and the simulator that judges it."""
+
+    part: str  # tiers | shared | orders
     tier: Tier
-    duration: float
-    ok: int
-    other: Counter[str]  # failures by kind, as the client saw them
-    rate_limited: int  # EAPI:Rate limit exceeded, as the simulator counted them
-
-    @property
-    def rate(self) -> float:
-        return self.ok / self.duration
-
-    @property
-    def theoretical(self) -> float:
-        limits = REST_LIMITS[self.tier]
-        return (limits.max + limits.decay_per_second * self.duration) / self.duration
-
-    @property
-    def ratio(self) -> float:
-        return self.rate / self.theoretical
-
-    @property
-    def whole_calls(self) -> int:
-        """The most calls that fit in the window (a call is whole: the max rate is not reachable exactly)."""
-        return int(self.theoretical * self.duration + 1e-9)
+    client: str
+    setting: str
+    exchange: SimHandle
+    commands: list[list[str]]
+    outputs: list[Path] = field(default_factory=list)
 
 
-Call = Callable[[], Awaitable[str | None]]  # None: success; else a failure kind
+def caller(via: str, url: str, *options: str) -> list[str]:
+    return [sys.executable, "-m", "bench.gateway_rate_callers", "--via", via, "--url", url, *options]
 
 
-async def hammer(call: Call, clients: int, duration: float) -> tuple[int, Counter[str]]:
-    """`clients` loops calling `call` back to back; counts what finished inside the window."""
-    deadline = time.monotonic() + duration
-    ok = 0
-    failures: Counter[str] = Counter()
+def plan_all(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) -> list[Plan]:
+    """Start the exchanges (and gateway stacks) every configuration needs; the caller commands to run."""
+    runner = ComponentRunner(workdir)
+    cleanup.callback(runner.cleanup)
+    dirs = iter(range(1000))
 
-    async def loop() -> None:
-        nonlocal ok
-        while time.monotonic() < deadline:
-            outcome = await call()
-            if time.monotonic() > deadline:
-                return  # answered after the window: not counted
-            if outcome is None:
-                ok += 1
-            else:
-                failures[outcome] += 1
+    def fresh() -> Path:
+        path = workdir / f"x{next(dirs)}"
+        path.mkdir()
+        return path
 
-    tasks = [asyncio.create_task(loop()) for _ in range(clients)]
-    await asyncio.sleep(duration)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    return ok, failures
+    def gateway(tier: Tier) -> tuple[str, SimHandle]:
+        stack = start_stack(runner, fresh(), tier=tier.value)
+        cleanup.callback(stack.sim.stop)
+        return stack.gateway.url(""), stack.sim
 
+    def sim(tier: Tier) -> SimHandle:
+        handle = start_sim(fresh(), tier=tier.value)
+        cleanup.callback(handle.stop)
+        return handle
 
-async def through_gateway(url: str, clients: int, duration: float) -> tuple[int, Counter[str]]:
-    timeout = aiohttp.ClientTimeout(total=duration + 30)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-
-        async def call() -> str | None:
-            async with session.post(f"{url}/private/Balance", json={}) as response:
-                body = await response.json(content_type=None)
-            errors = body.get("error") if isinstance(body, dict) else ["no envelope"]
-            return None if response.status == 200 and not errors else f"{response.status} {errors}"
-
-        return await hammer(call, clients, duration)
-
-
-async def through_ccxt(sim: SimHandle, clients: int, duration: float) -> tuple[int, Counter[str]]:
-    exchange = ccxt_async.kraken({"apiKey": sim.api_key, "secret": sim.api_secret, "enableRateLimit": True})
-    exchange.urls["api"]["public"] = sim.url_rest
-    exchange.urls["api"]["private"] = sim.url_rest
-    try:
-
-        async def call() -> str | None:
-            try:
-                await exchange.private_post_balance()
-            except ccxt_async.RateLimitExceeded:
-                return "RateLimitExceeded"
-            except ccxt_async.BaseError as exc:
-                return type(exc).__name__
-            return None
-
-        return await hammer(call, clients, duration)
-    finally:
-        await exchange.close()
-
-
-async def side_by_side(
-    gateway_url: str, ccxt_sim: SimHandle, clients: int, duration: float
-) -> tuple[tuple[int, Counter[str]], tuple[int, Counter[str]]]:
-    gateway, baseline = await asyncio.gather(
-        through_gateway(gateway_url, clients, duration), through_ccxt(ccxt_sim, clients, duration)
-    )
-    return gateway, baseline
-
-
-def measure(tier: Tier, duration: float, clients: int) -> list[Run]:
-    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
-        workdir = Path(tmp)
-        runner = ComponentRunner(workdir)
-        (workdir / "gateway").mkdir()
-        stack = start_stack(runner, workdir / "gateway", tier=tier.value)
-        baseline = start_sim(workdir / "ccxt", tier=tier.value)
-        try:
-            (gw_ok, gw_other), (cx_ok, cx_other) = asyncio.run(
-                side_by_side(stack.gateway.url(""), baseline, clients, duration)
+    backoff = ("--backoff", str(args.backoff))
+    plans: list[Plan] = []
+    for tier in map(Tier, args.tiers):
+        many = ("--callers", str(args.clients))
+        url, judge = gateway(tier)
+        plans.append(Plan("tiers", tier, "gateway", "defaults", judge, [caller("gateway", url, *many)]))
+        limit = ccxt_rate_limit_ms(tier)
+        baseline = sim(tier)
+        paced = ("--rate-limit-ms", f"{limit:.3f}", *backoff)
+        setting = f"rateLimit={limit:.1f} ms"
+        plans.append(
+            Plan("tiers", tier, "ccxt", setting, baseline, [caller("ccxt", baseline.url_rest, *many, *paced)])
+        )
+    if args.shared_tier:
+        tier = Tier(args.shared_tier)
+        url, judge = gateway(tier)
+        command = caller("gateway", url)
+        plans.append(Plan("shared", tier, "gateway", "one gateway", judge, [command] * SHARED_PROCESSES))
+        for share, setting in (
+            (1, "each paced for the whole tier"),
+            (SHARED_PROCESSES, "each paced for a third"),
+        ):
+            limit = ccxt_rate_limit_ms(tier, share)
+            baseline = sim(tier)
+            command = caller("ccxt", baseline.url_rest, "--rate-limit-ms", f"{limit:.3f}", *backoff)
+            text = f"{setting}: rateLimit={limit:.1f} ms"
+            plans.append(Plan("shared", tier, "ccxt", text, baseline, [command] * SHARED_PROCESSES))
+    if args.order_tier:
+        tier = Tier(args.order_tier)
+        loops = ("--calls", "orders", "--callers", str(args.order_loops))
+        url, judge = gateway(tier)
+        price = resting_price(judge)
+        plans.append(
+            Plan(
+                "orders",
+                tier,
+                "gateway",
+                "defaults",
+                judge,
+                [caller("gateway", url, *loops, "--price", price)],
             )
-            gw_limited = stack.sim.stats()["rate_limit_rejections"]
-            cx_limited = baseline.stats()["rate_limit_rejections"]
-        finally:
-            baseline.stop()
-            stack.sim.stop()
-            runner.cleanup()
-    return [
-        Run("gateway", tier, duration, gw_ok, gw_other, gw_limited),
-        Run("ccxt", tier, duration, cx_ok, cx_other, cx_limited),
-    ]
+        )
+        baseline = sim(tier)
+        command = caller("ccxt", baseline.url_rest, *loops, "--price", resting_price(baseline), *backoff)
+        text = "default rateLimit (AddOrder and CancelOrder cost 0 in ccxt)"
+        plans.append(Plan("orders", tier, "ccxt", text, baseline, [command]))
+    return plans
 
 
-def report(runs: list[Run], clients: int) -> str:
-    duration = runs[0].duration
-    lines = [
-        "## Gateway: sustained private-call rate vs the tier's maximum",
-        "",
-        f"{machine()}. `Balance` (1 point on Kraken's REST counter) for {duration:.0f} s from {clients} "
-        "concurrent callers, against the exchange simulator (Kraken's decaying counter, nonce window 0). "
-        "*Theoretical maximum*: `(counter max + decay x duration) / duration`. *Rate-limit errors*: "
-        "`EAPI:Rate limit exceeded` answers counted by the simulator. *ccxt*: `ccxt.async_support.kraken` "
-        "4.5 with `enableRateLimit=True` on an identical simulator, at the same time. The gateway keeps "
-        "0.1 point of the counter free (the exchange counts a call on arrival, the gateway on departure).",
-        "",
-        "| tier | client | calls OK | calls that fit | calls/s | theoretical max | ratio to max | "
-        "rate-limit errors | other failures |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for run in runs:
-        other = ", ".join(f"{kind} x{n}" for kind, n in run.other.items()) or "none"
-        lines.append(
-            f"| {run.tier} | {run.client} | {run.ok} | {run.whole_calls} | {run.rate:.3f} | {run.theoretical:.3f} | "
-            f"{run.ratio:.1%} | {run.rate_limited} | {other} |"
+def resting_price(sim: SimHandle) -> str:
+    """Half the simulator's fair price, on the pair's 0.1 tick: a buy that rests."""
+    fair = Decimal(str(sim.market()["XBT/USD"]["fair"]))
+    return str((fair / 2).quantize(Decimal("0.1")))
+
+
+def measure(
+    plans: list[Plan], duration: float, workdir: Path, cleanup: contextlib.ExitStack
+) -> list[Measured]:
+    """Launch every caller process with one window opening LEAD s from now; wait; read what each got."""
+    start = time.time() + LEAD
+    window = ("--start", f"{start:.3f}", "--duration", str(duration))
+    running: list[tuple[Plan, subprocess.Popen[bytes], Path, Path]] = []
+    for index, plan in enumerate(plans):
+        env = {
+            **os.environ,
+            "BENCH_KRAKEN_KEY": plan.exchange.api_key,
+            "BENCH_KRAKEN_SECRET": plan.exchange.api_secret,
+        }
+        for number, command in enumerate(plan.commands):
+            out, err = workdir / f"callers-{index}-{number}.json", workdir / f"callers-{index}-{number}.err"
+            with out.open("wb") as stdout, err.open("wb") as stderr:
+                process = subprocess.Popen(
+                    [*command, *window], stdout=stdout, stderr=stderr, env=env, cwd=ROOT
+                )
+            cleanup.callback(process.kill)
+            running.append((plan, process, out, err))
+    outputs: dict[int, list[dict[str, Any]]] = {id(plan): [] for plan in plans}
+    for plan, process, out, err in running:
+        code = process.wait(timeout=max(0.0, start + duration - time.time()) + 180)
+        if code != 0:
+            raise RuntimeError(f"{plan.part} {plan.client} caller failed ({code}): {err.read_text()[-2000:]}")
+        outputs[id(plan)].append(json.loads(out.read_text()))
+    judged = []
+    for plan in plans:
+        points = exchange_points(plan.exchange, start, start + duration) if plan.part == "orders" else None
+        stats = plan.exchange.stats()
+        judged.append(
+            Measured(
+                plan.part, plan.tier, plan.client, plan.setting, duration, outputs[id(plan)], stats, points
+            )
         )
-    lines.append("")
-    for tier in dict.fromkeys(run.tier for run in runs):
-        gateway, baseline = (
-            next(r for r in runs if r.tier is tier and r.client == c) for c in ("gateway", "ccxt")
-        )
-        factor = gateway.rate / baseline.rate if baseline.rate else float("inf")
-        lines.append(f"- {tier}: the gateway sustains {factor:.2f}x ccxt's rate.")
-    return "\n".join(lines)
+    return judged
+
+
+def exchange_points(sim: SimHandle, start: float, end: float) -> int:
+    """Trading-counter points the orders of the window cost at the exchange: 1 per AddOrder, and per
+    CancelOrder the penalty for the order's age when it was cancelled (`closetm - opentm`, as Kraken counts)."""
+    points, offset = 0, 0
+    while True:
+        reply = sim.private("ClosedOrders", {"ofs": offset})
+        if reply["error"]:  # the REST counter (ClosedOrders costs 2): wait for it to drain
+            time.sleep(3)
+            continue
+        page = reply["result"]["closed"]
+        for order in page.values():
+            opened, closed = Decimal(str(order["opentm"])), Decimal(str(order["closetm"]))
+            if start <= opened <= end:
+                points += trading_cost(TradingAction.ADD)
+            if order["status"] == "canceled" and start <= closed <= end:
+                points += trading_cost(TradingAction.CANCEL, float(closed - opened))
+        offset += len(page)
+        if not page or offset >= int(reply["result"]["count"]):
+            break
+    for order in sim.private("OpenOrders")["result"]["open"].values():
+        if start <= Decimal(str(order["opentm"])) <= end:
+            points += trading_cost(TradingAction.ADD)
+    return points
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    tiers = [t.value for t in Tier]
     parser.add_argument(
-        "--tiers", nargs="+", default=["starter", "intermediate"], choices=[t.value for t in Tier]
+        "--duration", type=float, default=600.0, help="seconds per configuration (all at once)"
     )
-    parser.add_argument("--duration", type=float, default=60.0)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--tiers", nargs="*", default=tiers, choices=tiers)
+    parser.add_argument("--clients", type=int, default=8, help="concurrent callers in the one-process runs")
+    parser.add_argument("--shared-tier", default="intermediate", choices=[*tiers, ""], help="'' to skip")
+    parser.add_argument("--order-tier", default="pro", choices=[*tiers, ""], help="'' to skip")
+    parser.add_argument("--order-loops", type=int, default=4)
+    parser.add_argument("--backoff", type=float, default=5.0, help="ccxt: pause after a rate-limit error")
+    parser.add_argument("--no-write", action="store_true", help="print the section, leave the docs alone")
     args = parser.parse_args(argv)
-    runs: list[Run] = []
-    for name in args.tiers:
-        measured = measure(Tier(name), args.duration, args.clients)
-        for run in measured:
-            print(
-                f"{run.tier} {run.client}: {run.ok} calls, {run.rate:.3f}/s = {run.ratio:.1%} of max, "
-                f"{run.rate_limited} rate-limit errors, other {dict(run.other)}",
-                file=sys.stderr,
-            )
-        runs += measured
-    write_section("gateway-rate", report(runs, args.clients))
-    gateway_limited = sum(run.rate_limited for run in runs if run.client == "gateway")
-    return 0 if gateway_limited == 0 else 1
+    measured_commit = commit("bench", "components")
+    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp, contextlib.ExitStack() as cleanup:
+        workdir = Path(tmp)
+        plans = plan_all(args, workdir, cleanup)
+        print(
+            f"{len(plans)} configurations, {args.duration:.0f} s window from now + {LEAD:.0f} s",
+            file=sys.stderr,
+        )
+        with LoadMonitor() as load:
+            results = measure(plans, args.duration, workdir, cleanup)
+    for result in results:
+        print(result.summary(), file=sys.stderr)
+    text = report(
+        results,
+        machine=machine(),
+        commit=measured_commit,
+        load=load.reading(),
+        clients=args.clients,
+        backoff=args.backoff,
+    )
+    print(text)
+    if not args.no_write:
+        write_section("gateway-rate", text)
+    gateway_errors = sum(
+        r.rate_limited + r.trading_rate_limited + r.invalid_nonces for r in results if r.client == "gateway"
+    )
+    return 0 if gateway_errors == 0 else 1
 
 
 if __name__ == "__main__":
