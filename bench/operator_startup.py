@@ -197,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         "--bots", type=int, nargs="+", default=None, help="default: 1 20 100 (1 with --real-node)"
     )
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument(
+        "--large-runs", type=int, default=3, help="runs for sizes of 100 bots and more (each takes minutes)"
+    )
     parser.add_argument("--idle", type=float, default=60.0, help="seconds of idle to count writes in")
     parser.add_argument("--real-node", action="store_true", help="pods run as containers on the real node")
     args = parser.parse_args(argv)
@@ -219,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for n in sizes:
             op_times, floor_times, cpu, requests, writes, peak = [], [], [], Counter(), 0, 0.0
-            for run in range(args.runs):
+            runs = args.large_runs if n >= 100 else args.runs
+            for run in range(runs):
                 tag = f"{n}-{run}-{secrets.token_hex(2)}"
                 floor_ns, op_ns = f"bench-floor-{tag}", f"bench-op-{tag}"
                 namespaces += [floor_ns, op_ns]
@@ -264,12 +268,12 @@ def main(argv: list[str] | None = None) -> int:
                     n,
                     op_times,
                     floor_times,
-                    total_requests / (n * args.runs),
-                    writes / (n * args.runs),
+                    total_requests / (n * runs),
+                    writes / (n * runs),
                     median(cpu),
                     peak,
                     idle_writes,
-                    ", ".join(f"{k} {v / (n * args.runs):.1f}" for k, v in sorted(requests.items())),
+                    ", ".join(f"{k} {v / (n * runs):.1f}" for k, v in sorted(requests.items())),
                 )
             )
     finally:
@@ -283,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         "## Operator: apply → Ready" + (" on real pods" if real else ""),
         "",
         f"Local control plane (Kubernetes {kubernetes_version(cluster)}, {where}), {machine()}, "
-        f"load average {load_average()}. {args.runs} runs per size, operator and floor alternating. *Floor*: the "
+        f"load average {load_average()}. {args.runs} runs per size ({args.large_runs} from 100 bots), operator and "
+        "floor alternating. *Floor*: the "
         "same objects applied at once, unordered, by the operator's own client with server-side apply "
         f"({APPLY_CONCURRENCY} in flight), until every Deployment is available — with the operator stopped, so "
         "it does not index or react to them. *Ratio*: median operator / median floor.",
