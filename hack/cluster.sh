@@ -5,6 +5,7 @@
 #
 # usage: hack/cluster.sh up|down|status|logs|restart NAME [--kill] [--down SECONDS]|node-up|node-down
 #   TRADINGBOT_REAL_NODE=0 keeps the cluster to kwok nodes only.
+#   TRADINGBOT_APISERVER_ARGS adds kube-apiserver flags (a test runs one with --watch-cache=false).
 set -Eeuo pipefail
 
 HACK="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -203,7 +204,8 @@ PORTS
     --service-account-key-file="$D/pki/sa.pub" --service-account-signing-key-file="$D/pki/sa.key" \
     --service-cluster-ip-range=10.96.0.0/16 \
     --allow-privileged=true --profiling=false \
-    --audit-policy-file="$D/audit-policy.yaml" --audit-log-path="$D/logs/audit.log" --audit-log-maxsize=200
+    --audit-policy-file="$D/audit-policy.yaml" --audit-log-path="$D/logs/audit.log" --audit-log-maxsize=200 \
+    ${TRADINGBOT_APISERVER_ARGS:-}
   wait_for "kube-apiserver /readyz" 90 curl -sf --cacert "$D/pki/ca.crt" "https://127.0.0.1:$APISERVER_PORT/readyz"
 
   start kube-controller-manager "$K8S_BIN/kube-controller-manager" --kubeconfig="$D/kubeconfig" \

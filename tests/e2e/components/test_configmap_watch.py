@@ -6,16 +6,22 @@ as the bot's `<bot>-components` ServiceAccount (the operator's Role for it), nev
 from __future__ import annotations
 
 import json
+import logging
+import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
-from kubernetes_asyncio.client.exceptions import ApiException
+import pytest
 
 from tests.e2e.components.configmaps import ANNOTATION, apply
 from tests.integration.components.process import ComponentProcess, ComponentRunner
+from tests.support import cluster as local_cluster
 from tests.support.cluster import LocalCluster
 from tests.support.identities import PodIdentities, grant_component_rbac
+from tests.support.sim import http
 from tests.support.waiting import async_wait_until, wait_until
 from tradingbot_components.config.kube import api_client
 from tradingbot_components.config.sources import ConfigMapSource, SourceDocument
@@ -147,7 +153,7 @@ def test_the_process_reports_its_generation_on_its_pod(
     assert storage.get("/healthz").json["pod_reported_generation"] == 22
 
 
-async def test_the_source_reconnects_with_backoff_and_relists_on_410(
+async def test_the_source_reconnects_with_backoff_while_the_api_is_unreachable(
     cluster: LocalCluster, namespace: str, tmp_path: Path
 ) -> None:
     apply(cluster, namespace, "bot-config", document(tmp_path, 0.006), 1)
@@ -166,20 +172,6 @@ async def test_the_source_reconnects_with_backoff_and_relists_on_410(
         seen.append(found)
 
     source = ConfigMapSource(namespace, "bot-config", sink, factory=flaky_factory)
-    # The 410 is injected: it cannot be provoked on demand here. Compacting etcd does not do it (tried: watches
-    # resumed from a compacted revision were still served), since Kubernetes 1.36 serves every watch from its
-    # watch cache, whose Compact() trims only list snapshots; a watch gets 410 only for a revision older than
-    # the cache's window (at least 75 s of events) or after the cache relists.
-    expired = {"count": 0}
-    real_watch = source._watch
-
-    async def watch_once_expired(version: str) -> str:
-        if not expired["count"]:
-            expired["count"] += 1
-            raise ApiException(status=410, reason="Expired: too old resource version")
-        return await real_watch(version)
-
-    source._watch = watch_once_expired  # type: ignore[method-assign]
     await source.start()
     try:
 
@@ -187,12 +179,12 @@ async def test_the_source_reconnects_with_backoff_and_relists_on_410(
             return len(seen) >= count and source.connected
 
         await async_wait_until(lambda: delivered(1), timeout=10, what="the first delivery after reconnecting")
-        assert failures["left"] == 0 and expired["count"] == 1
+        assert failures["left"] == 0
         assert seen[0].generation == 1 and seen[0].document is not None
         apply(cluster, namespace, "bot-config", document(tmp_path, 0.007), 2)
-        await async_wait_until(lambda: delivered(2), timeout=DEADLINE, what="the change after the relist")
+        await async_wait_until(lambda: delivered(2), timeout=DEADLINE, what="the next change")
         assert seen[-1].generation == 2
-        assert len({s.origin for s in seen}) == len(seen)  # the relist did not redeliver version 1
+        assert len({s.origin for s in seen}) == len(seen)  # nothing delivered twice
     finally:
         await source.stop()
 
@@ -206,3 +198,75 @@ def test_the_identity_reads_only_its_own_configmap(
     storage = components.start("storage", "--configmap", f"{namespace}/other-config", env=env)
     assert storage.wait_exit(timeout=60) == 1
     assert "forbidden" in storage.log_text().lower(), storage.log_text()[-2000:]
+
+
+@pytest.fixture(scope="module")
+def uncached_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A control plane of its own whose API server serves watches straight from etcd (`--watch-cache=false`),
+    so a watch resumed from a compacted revision really gets 410 Gone (with the watch cache, Kubernetes 1.36
+    answers it from the cache's window instead). kwok nodes only; restarting it disturbs no other test."""
+    state_dir = tmp_path_factory.mktemp("uncached") / "cluster"
+    env = {"TRADINGBOT_REAL_NODE": "0", "TRADINGBOT_APISERVER_ARGS": "--watch-cache=false"}
+    with mock.patch.dict(os.environ, env):
+        started = local_cluster.start(state_dir)
+    try:
+        yield started
+    finally:
+        local_cluster.stop(state_dir)
+
+
+def compact_etcd(cluster: LocalCluster) -> int:
+    """Compact etcd at its current revision (its v3 HTTP gateway on 127.0.0.1); returns that revision."""
+    ports = dict(line.split("=", 1) for line in (cluster.state_dir / "ports.env").read_text().split())
+    base = f"http://127.0.0.1:{ports['ETCD_PORT']}/v3"
+    status = http(f"{base}/maintenance/status", method="POST", body="{}").json
+    revision = int(status["header"]["revision"])
+    body = json.dumps({"revision": str(revision), "physical": True})
+    reply = http(f"{base}/kv/compaction", method="POST", body=body)
+    assert reply.status == 200, reply.text
+    return revision
+
+
+async def test_a_watch_resumed_from_a_compacted_revision_gets_410_and_lists_again(
+    uncached_cluster: LocalCluster, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cluster, namespace = uncached_cluster, "expiry"
+    cluster.kubectl("create", "namespace", namespace)
+    apply(cluster, namespace, "bot-config", document(tmp_path, 0.006), 1)
+    seen: list[SourceDocument] = []
+
+    async def sink(found: SourceDocument) -> None:
+        seen.append(found)
+
+    source = ConfigMapSource(
+        namespace, "bot-config", sink, factory=lambda: api_client({"KUBECONFIG": str(cluster.kubeconfig)})
+    )
+    caplog.set_level(logging.INFO, logger="tradingbot_components.config.sources")
+    await source.start()
+    try:
+        await async_wait_until(
+            lambda: _true(len(seen) == 1 and source.connected), timeout=10, what="the first list"
+        )
+        # Other writes move etcd's revision past the one the watch would resume from; compact up to there.
+        for i in range(5):
+            cluster.kubectl("create", "configmap", f"other-{i}", "-n", namespace)
+        compacted = compact_etcd(cluster)
+        assert compacted > int(seen[0].origin.rpartition("@")[2])
+        # The API server goes away and comes back: the source resumes from its old revision and is told 410.
+        cluster.restart("kube-apiserver")
+        await async_wait_until(
+            lambda: _true("watch expired (410 Gone); listing again" in caplog.text and source.connected),
+            timeout=60,
+            what="a 410 Gone, then the list again",
+        )
+        apply(cluster, namespace, "bot-config", document(tmp_path, 0.007), 2)
+        await async_wait_until(
+            lambda: _true(seen[-1].generation == 2), timeout=DEADLINE, what="the next change"
+        )
+        assert [s.generation for s in seen].count(1) == 1  # listing again did not deliver version 1 twice
+    finally:
+        await source.stop()
+
+
+async def _true(value: bool) -> bool:
+    return value
