@@ -42,8 +42,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _applied_times(log: Path) -> dict[int, float]:
+    return _applied(log.read_text())
+
+
+def _applied(text: str) -> dict[int, float]:
+    """Generation -> when the component logged applying it (its own millisecond timestamps, same host clock)."""
     times = {}
-    for line in log.read_text().splitlines():
+    for line in text.splitlines():
         try:
             entry = json.loads(line)
         except ValueError:
@@ -54,17 +59,7 @@ def _applied_times(log: Path) -> dict[int, float]:
 
 
 def _applied_in(cluster: LocalCluster, namespace: str, pod: str) -> dict[int, float]:
-    """Generation -> when the container logged applying it (its own millisecond timestamps, same host clock)."""
-    out = cluster.kubectl("logs", "-n", namespace, pod, check=False).stdout
-    times = {}
-    for line in out.splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if "applied from" in entry.get("message", "") and "generation" in entry:
-            times[int(entry["generation"])] = datetime.fromisoformat(entry["time"]).timestamp()
-    return times
+    return _applied(cluster.kubectl("logs", "-n", namespace, pod, check=False).stdout)
 
 
 def on_the_real_node(

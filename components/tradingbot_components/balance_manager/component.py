@@ -34,8 +34,7 @@ from tradingbot_components.balance_manager.settings import (
 )
 from tradingbot_components.balance_manager.snapshots import SnapshotWriter
 from tradingbot_components.clients import GatewayClient, GatewayReply, StorageClient, TokenClient
-from tradingbot_components.config.changes import FieldError
-from tradingbot_components.config.manager import ConfigRejected
+from tradingbot_components.config.process_settings import settings_or_reject
 from tradingbot_components.kraken.private_ws import PrivateChannel, PrivateFeed
 from tradingbot_components.market_data.symbols import rest_altname
 from tradingbot_components.runtime import CheckResult, HealthStatus, Phase
@@ -384,11 +383,7 @@ def _transient(reply: GatewayReply) -> bool:
 
 
 def build(app: ComponentApp) -> None:
-    try:
-        settings = read_balance_manager_settings(app.environ)
-    except ValueError as exc:
-        variable, _, reason = str(exc).partition(": ")
-        raise ConfigRejected([FieldError(variable, reason)]) from None
+    settings = settings_or_reject(read_balance_manager_settings, app.environ)
     service = BalanceManagerService(app, settings)
     app.container.register_instance(BalanceManagerService, service)
     app.http.app.router.add_get("/balances", service.balances)

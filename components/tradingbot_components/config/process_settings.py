@@ -8,10 +8,13 @@ Errors read `VARIABLE: reason`, which the components turn into a config rejectio
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
+
+from tradingbot_components.config.changes import FieldError
+from tradingbot_components.config.manager import ConfigRejected
 
 T = TypeVar("T")
 
@@ -50,3 +53,13 @@ def read_process_settings(kind: type[T], prefix: str, environ: Mapping[str, str]
             _amount(variable, raw) if isinstance(default, Decimal) else _number(variable, raw)
         )
     return kind(**values)
+
+
+def settings_or_reject(read: Callable[[Mapping[str, str]], T], environ: Mapping[str, str]) -> T:
+    """`read(environ)`; its `VARIABLE: reason` error becomes the config rejection that names the variable (the
+    process then fails its start with that field, as for a bad config document)."""
+    try:
+        return read(environ)
+    except ValueError as exc:
+        variable, _, reason = str(exc).partition(": ")
+        raise ConfigRejected([FieldError(variable, reason)]) from None

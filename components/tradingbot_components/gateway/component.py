@@ -14,8 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tradingbot_components.app import ComponentApp
-from tradingbot_components.config.changes import FieldError
-from tradingbot_components.config.manager import ConfigRejected
+from tradingbot_components.config.process_settings import settings_or_reject
 from tradingbot_components.gateway import wiring
 from tradingbot_components.gateway.api import GatewayApi
 from tradingbot_components.gateway.auth_client import AuthClient
@@ -146,11 +145,7 @@ class GatewayService:
 
 
 def build(app: ComponentApp) -> None:
-    try:
-        settings = read_gateway_settings(app.environ)
-    except ValueError as exc:
-        variable, _, reason = str(exc).partition(": ")
-        raise ConfigRejected([FieldError(variable, reason)]) from None
+    settings = settings_or_reject(read_gateway_settings, app.environ)
     service = GatewayService(app, settings)
     app.container.register_instance(GatewayService, service)
     wiring.register(app.container, settings)

@@ -15,8 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tradingbot_components.app import ComponentApp
-from tradingbot_components.config.changes import FieldError
-from tradingbot_components.config.manager import ConfigRejected
+from tradingbot_components.config.process_settings import settings_or_reject
 from tradingbot_components.market_data.exchange import ExchangeFeed
 from tradingbot_components.market_data.market_state import MarketState
 from tradingbot_components.market_data.metrics import Sources, register
@@ -150,11 +149,7 @@ class MarketDataService:
 
 
 def build(app: ComponentApp) -> None:
-    try:
-        settings = read_market_data_settings(app.environ)
-    except ValueError as exc:
-        variable, _, reason = str(exc).partition(": ")
-        raise ConfigRejected([FieldError(variable, reason)]) from None
+    settings = settings_or_reject(read_market_data_settings, app.environ)
     service = MarketDataService(app, settings)
     app.container.register_instance(MarketDataService, service)
     service.hub.add_to(app.http.app)

@@ -28,8 +28,8 @@ from tradingbot_components.clients import (
     TokenClient,
 )
 from tradingbot_components.clients.market_stream import MarketStream
-from tradingbot_components.config.changes import FieldError
-from tradingbot_components.config.manager import ConfigManager, ConfigRejected
+from tradingbot_components.config.manager import ConfigManager
+from tradingbot_components.config.process_settings import settings_or_reject
 from tradingbot_components.kraken.private_ws import PrivateChannel, PrivateFeed
 from tradingbot_components.market_data.symbols import rest_altname, ws_symbol
 from tradingbot_components.runtime import HealthStatus, Phase
@@ -309,11 +309,7 @@ class TraderService:
 def build(app: ComponentApp) -> None:
     args = parse_arguments(app.options.extra)
     app.extra_args_consumed = True
-    try:
-        settings = read_trader_settings(app.environ)
-    except ValueError as exc:
-        variable, _, reason = str(exc).partition(": ")
-        raise ConfigRejected([FieldError(variable, reason)]) from None
+    settings = settings_or_reject(read_trader_settings, app.environ)
     path = strategy_path(app.environ, args.strategy)
     try:
         strategy = load_strategy(path)

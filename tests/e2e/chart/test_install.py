@@ -18,6 +18,7 @@ from tests.e2e.chart import operator_access as access
 from tests.e2e.chart.helm import Helm
 from tests.support.bots import Bots, bot_manifest
 from tests.support.cluster import LocalCluster
+from tests.support.identities import token_kubeconfig
 from tests.support.operator import OperatorProcess
 from tests.support.waiting import wait_until
 
@@ -113,24 +114,6 @@ def test_install_rolls_out_under_restricted_pod_security_upgrades_and_uninstalls
         ("clusterrolebinding", f"{installed}-scanning"),
     ):
         assert not exists(cluster, *what), f"{what} left behind by helm uninstall"
-
-
-def token_kubeconfig(cluster: LocalCluster, namespace: str, account: str, path: Path) -> Path:
-    """A kubeconfig that authenticates as the ServiceAccount (what the operator's pod would use)."""
-    token = cluster.kubectl("create", "token", account, "-n", namespace, "--duration=1h").stdout.strip()
-    admin = yaml.safe_load(cluster.kubeconfig.read_text())
-    kubeconfig = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": admin["clusters"],
-        "users": [{"name": account, "user": {"token": token}}],
-        "contexts": [
-            {"name": "chart", "context": {"cluster": admin["clusters"][0]["name"], "user": account}}
-        ],
-        "current-context": "chart",
-    }
-    path.write_text(yaml.safe_dump(kubeconfig))
-    return path
 
 
 def test_operator_runs_a_bot_with_only_the_namespaced_charts_rbac(

@@ -20,37 +20,15 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tests.integration.components.process import ComponentRunner
 from tests.support.bot_processes import start_components, write_credentials
 from tests.support.bots import Bots, bot_manifest
 from tests.support.cluster import LocalCluster
+from tests.support.identities import token_kubeconfig
 from tests.support.operator import OperatorProcess
 from tests.support.waiting import wait_until
 
 BOT = "canary"
-
-
-def token_kubeconfig(cluster: LocalCluster, namespace: str, account: str, path: Path) -> Path:
-    """A kubeconfig that authenticates as the ServiceAccount, as the component's pod would."""
-    token = cluster.kubectl("create", "token", account, "-n", namespace, "--duration=1h").stdout.strip()
-    admin = yaml.safe_load(cluster.kubeconfig.read_text())
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": admin["clusters"],
-                "users": [{"name": account, "user": {"token": token}}],
-                "contexts": [
-                    {"name": "pod", "context": {"cluster": admin["clusters"][0]["name"], "user": account}}
-                ],
-                "current-context": "pod",
-            }
-        )
-    )
-    return path
 
 
 def fetch(url: str) -> str:
