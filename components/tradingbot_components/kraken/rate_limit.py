@@ -28,6 +28,9 @@ from tradingbot_components.kraken.limits import (
 )
 from tradingbot_components.kraken.metrics import register_instance
 
+# How often a waiting order action whose cost falls with the order's age looks at its cost again (seconds).
+AGE_RECHECK = 0.25
+
 
 @dataclass(frozen=True, slots=True)
 class AdaptiveSettings:
@@ -144,31 +147,54 @@ class RateGovernor:
     async def acquire(
         self, method: str, pair: str | None = None, *, order_age: float | None = None, count: int = 1
     ) -> float:
-        """Wait until `method` fits every counter it is charged to, charge it; returns the seconds waited."""
+        """Wait until `method` fits every counter it is charged to, charge it; returns the seconds waited.
+
+        `order_age` is the order's age now; a cancel or amend that waits here is charged for the age it has
+        when it is let through (the exchange charges by the age on arrival, and older orders cost less).
+        """
+        asked = self._clock()
         cost = cost_of(method, pair, order_age=order_age, count=count)
         waited = 0.0
         if cost.public:
-            waited += await self._take(self._public, cost.public, method)
+            waited += await self._take(self._public, lambda: cost.public, method)
         if cost.rest:
-            waited += await self._take(self._rest, cost.rest, method)
+            waited += await self._take(self._rest, lambda: cost.rest, method)
         if cost.trading and cost.pair is not None:
-            waited += await self._take(self._trading_bucket(cost.pair), cost.trading, method)
+
+            def trading_now() -> int:
+                age = None if order_age is None else order_age + (self._clock() - asked)
+                return cost_of(method, pair, order_age=age, count=count).trading
+
+            oldest = cost_of(method, pair, order_age=float("inf"), count=count).trading
+            aging = order_age is not None and trading_now() > oldest  # it gets cheaper while it waits
+            waited += await self._take(
+                self._trading_bucket(cost.pair), trading_now, method, recheck=AGE_RECHECK if aging else None
+            )
         return waited
 
-    async def _take(self, bucket: _Bucket, cost: int, method: str) -> float:
+    async def _take(
+        self, bucket: _Bucket, cost_now: Callable[[], int], method: str, recheck: float | None = None
+    ) -> float:
+        """`cost_now()` is asked again on every try (a waiting cancel gets older and cheaper); `recheck` caps a
+        sleep so a cost that falls while waiting is seen."""
         limit = bucket.counter.limits.max
-        if cost > limit:
-            raise ValueError(f"{method} costs {cost} points but the {bucket.name} counter max is {limit}")
         waited = 0.0
         async with bucket.lock:
             while True:
                 now = self._clock()
+                cost = cost_now()
+                if cost > limit:
+                    raise ValueError(
+                        f"{method} costs {cost} points but the {bucket.name} counter max is {limit}"
+                    )
                 delay = bucket.seconds_until_fits(cost, now)
                 if delay <= 0 and bucket.counter.try_charge(cost, now, bucket.cap(now)):
                     bucket.calls += 1
                     bucket.waited_seconds += waited
                     return waited
                 delay = max(delay, 1e-6)
+                if recheck is not None:
+                    delay = min(delay, recheck)
                 await self._sleep(delay)
                 waited += delay
 

@@ -239,12 +239,17 @@ def test_add_then_cancel_young_orders_the_governor_never_trips_the_simulator() -
             cost = sim.trading_cost(sim.OrderAction.CANCEL, time.now - placed)
             if not counter.admit(cost, time.now + 0.001):
                 refused.append(f"cancel {round_}")
+            charged.append(1 + cost)
             spent.append(time.now - START)
 
     spent: list[float] = []
+    charged: list[int] = []
     asyncio.run(run())
     assert refused == []
-    # 9 points a round (add +1, cancel at 2 s +8). The documented threshold and decay bound any sender:
-    # 270 points in t seconds need 60 + 1 * t >= 270, so at least 210 s; the governor, sending as soon as
-    # each call fits, takes no more than that plus the last round's own 2 s wait.
-    assert 210 <= spent[-1] <= 212
+    # Up to 9 points a round (add +1, cancel +8 under 5 s, +6 under 10 s: a cancel that waited for room is
+    # older when it goes, and cheaper). The documented threshold and decay bound any sender: P points in t
+    # seconds need 60 + 1 * t >= P; the governor, sending as soon as each call fits (looking again every
+    # 0.25 s while a waiting cancel ages), takes no more than that plus the last round's own 2 s wait.
+    floor = sum(charged) - 60
+    assert any(c < 9 for c in charged), "some cancels waited past 5 s and cost less"
+    assert floor <= spent[-1] <= floor + 2.5

@@ -54,6 +54,23 @@ async def test_orders_use_the_pair_counter_not_the_rest_counter(fake_time: FakeT
         await rate.acquire("AddOrder")
 
 
+async def test_a_waiting_cancel_is_charged_for_the_age_its_order_has_when_it_goes(fake_time: FakeTime) -> None:
+    """Kraken charges a cancel by the order's age on arrival (under 5 s: 8 points, under 10 s: 6). One that
+    queues behind a full counter arrives older: charging the age it had when asked would waste capacity."""
+    rate = governor(fake_time)  # starter: trading counter max 60, decay 1 point/s
+    for _ in range(60):
+        await rate.acquire("AddOrder", pair="XBTUSD")
+    started = fake_time.now
+    waited = await rate.acquire("CancelOrder", pair="XBTUSD", order_age=4.5)
+    # Charged as asked (8 points) it would wait 8 s. It goes once its cost fits the room decay has made:
+    # 5.5 s in, the order is 10 s old and the cancel costs 5 (it is looked at again every 0.25 s).
+    assert waited == pytest.approx(5.5)
+    assert fake_time.now - started == pytest.approx(waited)
+    assert rate.level("XBTUSD") == pytest.approx(60 - 5.5 + 5)
+    # An order already past the last band costs the same however long it waits: no rechecks needed.
+    assert await rate.acquire("CancelOrder", pair="XBTUSD", order_age=400) == pytest.approx(0, abs=1e-6)
+
+
 async def test_public_calls_are_spaced_and_do_not_touch_the_private_counter(fake_time: FakeTime) -> None:
     rate = governor(fake_time)
     assert await rate.acquire("Time") == 0
