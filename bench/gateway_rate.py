@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -40,7 +41,8 @@ from bench.gateway_rate_report import Measured, report
 from tests.integration.components.connectivity.stack import start_stack
 from tests.integration.components.process import ComponentRunner
 from tests.support.sim import SimHandle, start_sim
-from tradingbot_components.kraken.limits import REST_LIMITS, Tier, TradingAction, trading_cost
+from tradingbot_components.exchange_sim import rate_limits as judge
+from tradingbot_components.kraken.limits import REST_LIMITS, Tier
 
 LEAD = 30.0  # seconds from launching the caller processes to the window opening (imports, connections)
 SHARED_PROCESSES = 3
@@ -183,7 +185,9 @@ def measure(
         outputs[id(plan)].append(json.loads(out.read_text()))
     judged = []
     for plan in plans:
-        points = exchange_points(plan.exchange, start, start + duration) if plan.part == "orders" else None
+        points = (
+            exchange_points(plan.exchange.private, start, start + duration) if plan.part == "orders" else None
+        )
         stats = plan.exchange.stats()
         judged.append(
             Measured(
@@ -193,12 +197,14 @@ def measure(
     return judged
 
 
-def exchange_points(sim: SimHandle, start: float, end: float) -> int:
-    """Trading-counter points the orders of the window cost at the exchange: 1 per AddOrder, and per
-    CancelOrder the penalty for the order's age when it was cancelled (`closetm - opentm`, as Kraken counts)."""
+def exchange_points(private: Callable[..., Any], start: float, end: float) -> int:
+    """Trading-counter points the orders of the window cost at the exchange (by the simulator's own model of
+    Kraken's rules): 1 per AddOrder, and per CancelOrder the penalty for the order's age when it was cancelled
+    (`closetm - opentm`, as Kraken counts).
+    `private(method, params)` makes a private call and returns Kraken's answer (`{"error", "result"}`)."""
     points, offset = 0, 0
     while True:
-        reply = sim.private("ClosedOrders", {"ofs": offset})
+        reply = private("ClosedOrders", {"ofs": offset})
         if reply["error"]:  # the REST counter (ClosedOrders costs 2): wait for it to drain
             time.sleep(3)
             continue
@@ -206,15 +212,15 @@ def exchange_points(sim: SimHandle, start: float, end: float) -> int:
         for order in page.values():
             opened, closed = Decimal(str(order["opentm"])), Decimal(str(order["closetm"]))
             if start <= opened <= end:
-                points += trading_cost(TradingAction.ADD)
+                points += judge.trading_cost(judge.OrderAction.ADD)
             if order["status"] == "canceled" and start <= closed <= end:
-                points += trading_cost(TradingAction.CANCEL, float(closed - opened))
+                points += judge.trading_cost(judge.OrderAction.CANCEL, float(closed - opened))
         offset += len(page)
         if not page or offset >= int(reply["result"]["count"]):
             break
-    for order in sim.private("OpenOrders")["result"]["open"].values():
+    for order in private("OpenOrders", {})["result"]["open"].values():
         if start <= Decimal(str(order["opentm"])) <= end:
-            points += trading_cost(TradingAction.ADD)
+            points += judge.trading_cost(judge.OrderAction.ADD)
     return points
 
 
