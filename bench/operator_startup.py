@@ -7,7 +7,8 @@ Side by side in one run, for N bots (default 1, 20 and 100 - that is 800 Deploym
               N bots applied at once, unordered, with the operator's own in-process client and server-side
               apply (reconciler.kube.Kube, the same calls it makes), then a watch until every Deployment is
               available. The operator is stopped while the floor runs, so it neither indexes nor reacts to the
-              floor's objects; it is started again (and its watches given time to sync) before its own run.
+              floor's objects; for its own run it is started again, scoped to that run's namespace (earlier
+              runs' bots are not its business), and its watches are given time to sync before the clock runs.
 The ratio operator/floor is the cost of phasing. Also reported: the distribution over the runs, API requests per
 bot made by the operator (apiserver audit log, its own identity), its CPU time and peak RSS, and the writes it
 makes while every bot is Ready and nothing changes (IDLE seconds after the last run of each size; must be 0).
@@ -232,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                     operator.stop()  # the floor runs without an operator indexing its objects
                     operator = None
                 floor_times.append(run_floor(cluster, api, floor_ns, n, real))
-                operator = OperatorProcess(cluster, log_path).start()
+                operator = OperatorProcess(cluster, log_path, op_ns).start()  # its bots only
                 time.sleep(3)  # let kopf list and start its watches before the clock runs
                 pid = operator.process.pid  # type: ignore[union-attr]
                 before, since = sample_process(pid), datetime.now(UTC)
