@@ -149,9 +149,7 @@ class OrderExecutor:
             self.rejections[key] = self.rejections.get(key, 0) + 1
             await self._record(cl_ord_id, OrderStatus.REJECTED, None, background=True)
             log.warning("order %s refused: %s", cl_ord_id, reason, extra={"cl_ord_id": cl_ord_id})
-            return (SendOutcome.NOT_SENT if reply.not_sent else SendOutcome.REJECTED), self.ledger.get(
-                cl_ord_id
-            )
+            return SendOutcome.NOT_SENT if reply.not_sent else SendOutcome.REJECTED
         log.warning(
             "order %s: outcome unknown (%s); settling it after its deadline",
             cl_ord_id,
