@@ -110,6 +110,20 @@ class Bot:
     def sim_balance_ex(self) -> dict[str, dict[str, str]]:
         return dict(self.exchange("BalanceEx"))
 
+    def processes(self) -> dict[str, ComponentProcess]:
+        """Every process of the bot, the simulator included, by component name."""
+        stack = self.stack
+        found = {
+            "exchange-sim": stack.sim.process,
+            "storage": stack.storage,
+            "auth": stack.auth,
+            "gateway": stack.gateway,
+            "market-data": self.market_data,
+            "balance-manager": self.balance_manager,
+            "portfolio": self.portfolio,
+        }
+        return found if self.trader is None else {**found, "trader": self.trader}
+
 
 def start_bot(
     components: ComponentRunner,
@@ -121,8 +135,11 @@ def start_bot(
     trader_args: tuple[str, ...] = (),
     trader_env: Mapping[str, str] | None = None,
     sim_env: Mapping[str, str] | None = None,
+    gateway_env: Mapping[str, str] | None = None,
+    component_env: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Bot:
-    stack = start_stack(components, tmp_path, tier=tier, sim_env=sim_env)
+    """`component_env`: extra environment for market-data, balance-manager or portfolio, by name."""
+    stack = start_stack(components, tmp_path, tier=tier, sim_env=sim_env, gateway_env=gateway_env)
     workdir = stack.workdir
     document: dict[str, Any] = {
         "rate_limiting": {"tier": tier},
@@ -144,11 +161,12 @@ def start_bot(
         process.wait_ready(timeout=60)
         return process
 
-    market_data = launch("market-data")
+    extra = component_env or {}
+    market_data = launch("market-data", extra.get("market-data"))
     document["endpoints"]["market_data"] = f"ws://127.0.0.1:{market_data.port}/stream"
-    balance_manager = launch("balance-manager")
+    balance_manager = launch("balance-manager", extra.get("balance-manager"))
     document["endpoints"]["balance_manager"] = balance_manager.url("")
-    portfolio = launch("portfolio")
+    portfolio = launch("portfolio", extra.get("portfolio"))
     document["endpoints"]["portfolio"] = portfolio.url("")
     bot = Bot(
         stack, market_data, balance_manager, portfolio, None, document, workdir, trader_args=trader_args
