@@ -128,23 +128,35 @@ def run_floor(cluster: LocalCluster, api: client.ApiClient, namespace: str, bots
     objects = [obj for i in range(bots) for obj in floor_objects(f"b{i}", namespace, real)]
     wanted = sum(1 for o in objects if o["kind"] == "Deployment")
     apps = client.AppsV1Api(api)
-    listing = apps.list_namespaced_deployment(namespace)
-    stream = watch.Watch()
+    version = apps.list_namespaced_deployment(namespace).metadata.resource_version
     started = time.perf_counter()
     asyncio.run(_apply_all(cluster, objects))
     available: set[str] = set()
-    for event in stream.stream(
-        apps.list_namespaced_deployment,
-        namespace,
-        resource_version=listing.metadata.resource_version,
-        timeout_seconds=900,
-    ):
-        deployment = event["object"]
+
+    def note(deployment: client.V1Deployment) -> None:
         status = deployment.status
         if status and (status.available_replicas or 0) >= (deployment.spec.replicas or 0):
             available.add(deployment.metadata.name)
-        if len(available) == wanted:
-            stream.stop()
+
+    deadline = time.monotonic() + 900
+    while len(available) < wanted and time.monotonic() < deadline:
+        stream = watch.Watch()
+        try:
+            for event in stream.stream(
+                apps.list_namespaced_deployment, namespace, resource_version=version, timeout_seconds=60
+            ):
+                note(event["object"])
+                version = event["object"].metadata.resource_version
+                if len(available) == wanted:
+                    stream.stop()
+        except client.ApiException as error:
+            if error.status != 410:
+                raise
+            # Applying 800 objects can outlast the window for resuming a watch: list, and watch from there.
+            listing = apps.list_namespaced_deployment(namespace)
+            for deployment in listing.items:
+                note(deployment)
+            version = listing.metadata.resource_version
     elapsed = time.perf_counter() - started
     if len(available) != wanted:
         raise RuntimeError(f"only {len(available)}/{wanted} Deployments became available")
