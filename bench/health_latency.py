@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         recovery = {
             "enabled": True,
             "maxRestarts": 100,
-            "windowSeconds": 600,
+            "windowSeconds": 10,  # 200 failures must not exhaust the restart budget (100 per window)
             "backoffSeconds": 0,
             "safeMode": False,
         }
@@ -107,14 +107,18 @@ def main(argv: list[str] | None = None) -> int:
                     ),
                 },
                 30,
+                optional={"propagated"},
             )
             acted = marks["acted"]
-            propagation.append(marks["propagated"] - t0)
+            # The controller may never show the drop: the restart can replace the pod before it counts.
+            if "propagated" in marks:
+                propagation.append(marks["propagated"] - t0)
             detection.append(detected - t0)
             action.append(acted - t0)
+            dropped = f"{propagation[-1] * 1000:.0f} ms" if "propagated" in marks else "not seen"
             print(
-                f"failure {i + 1}: Deployment readyReplicas dropped {propagation[-1] * 1000:.0f} ms, "
-                f"detected {detection[-1] * 1000:.0f} ms, acted {action[-1] * 1000:.0f} ms",
+                f"failure {i + 1}: detected {detection[-1] * 1000:.0f} ms, acted {action[-1] * 1000:.0f} ms, "
+                f"Deployment readyReplicas dropped {dropped}",
                 file=sys.stderr,
             )
             _wait_healthy(custom, namespace, timeout=60)
@@ -146,7 +150,10 @@ def main(argv: list[str] | None = None) -> int:
                 for label, v in (
                     ("detection", detection),
                     ("action", action),
-                    ("(cluster: Deployment readyReplicas drops)", propagation),
+                    (
+                        f"(cluster: Deployment readyReplicas drops; seen {len(propagation)} times)",
+                        propagation,
+                    ),
                 )
             ),
             "",
@@ -172,15 +179,26 @@ def _is_target(obj: client.V1Deployment) -> bool:
     return obj.metadata.labels.get("app.kubernetes.io/component") == COMPONENT
 
 
-def _first_times(sink: queue.Queue, predicates: dict, timeout: float) -> dict[str, float]:
-    """The receive time of the first event matching each predicate (an event may match several)."""
+def _first_times(
+    sink: queue.Queue, predicates: dict, timeout: float, optional: frozenset[str] | set[str] = frozenset()
+) -> dict[str, float]:
+    """The receive time of the first event matching each predicate (an event may match several). Once the
+    required ones are seen, the `optional` ones get 2 s more; those not seen by then are left out."""
     found: dict[str, float] = {}
     deadline = time.monotonic() + timeout
     while len(found) < len(predicates):
+        if set(predicates) - set(found) <= set(optional):
+            deadline = min(deadline, time.monotonic() + 2)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise TimeoutError(f"not observed: {sorted(set(predicates) - set(found))}")
-        stamp, obj = sink.get(timeout=remaining)
+            missing = set(predicates) - set(found)
+            if missing <= set(optional):
+                return found
+            raise TimeoutError(f"not observed: {sorted(missing)}")
+        try:
+            stamp, obj = sink.get(timeout=remaining)
+        except queue.Empty:
+            continue
         for name, predicate in predicates.items():
             if name not in found and predicate(obj):
                 found[name] = stamp
