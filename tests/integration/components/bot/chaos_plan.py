@@ -51,8 +51,9 @@ class FaultStep:
 
 @dataclass(frozen=True)
 class MarketStep:
-    """A jump of the fair price by `change` (a fraction); with `through_exits`, to that fraction above the
-    highest sell the bot has resting, so it fills (a jump down when there is none)."""
+    """A jump of the fair price to the price the chaos started at times (1 + `change`); with
+    `through_exits`, to that fraction above the highest sell the bot has resting, so it fills (below the
+    starting price when there is none)."""
 
     at: float
     change: Decimal
@@ -113,8 +114,9 @@ def plan_chaos(
     latency_cap: float = 3.5,
 ) -> list[Step]:
     """Faults and market moves at random offsets within `seconds`, in time order. A share of the moves
-    goes through the bot's exits, the rest is a walk biased down by as much, so exits keep filling
-    (at random moments, faults or not) while the price stays near where it started."""
+    goes through the bot's exits, so they keep filling at random moments, faults or not; the others jump
+    around the starting price, so it does not drift away (the simulator pulls a price that did back
+    towards its start, steadily enough to keep the bot trading long after the chaos)."""
     steps: list[Step] = []
     at = rng.uniform(*fault_gap)
     while at < seconds:
@@ -125,7 +127,7 @@ def plan_chaos(
         if rng.random() < through_share:
             step = MarketStep(round(at, 2), Decimal(str(round(rng.uniform(0, move_range / 2), 5))), True)
         else:
-            step = MarketStep(round(at, 2), Decimal(str(round(rng.uniform(-move_range, move_range / 3), 5))))
+            step = MarketStep(round(at, 2), Decimal(str(round(rng.uniform(-move_range, move_range), 5))))
         steps.append(step)
         at += rng.uniform(*move_gap)
     return sorted(steps, key=lambda step: step.at)
@@ -160,6 +162,7 @@ def play(
     `resting_sells` gives the prices of the bot's open sell orders (as the bot shows them)."""
     log = ChaosLog(started=time.monotonic())
     tick = Decimal("0.1")
+    base = Decimal(sim.market()[pair]["fair"])
     try:
         for step in steps:
             # Pacing a schedule, not waiting for a result: nothing is asserted after these pauses.
@@ -169,9 +172,9 @@ def play(
                 log.faults[str(step.body["mode"])] += 1
             else:
                 sells = resting_sells() if step.through_exits else []
-                start = max(sells) if sells else Decimal(sim.market()[pair]["fair"])
                 change = step.change if sells or not step.through_exits else -step.change
-                target = (start * (1 + change)).quantize(tick, rounding=ROUND_UP) + (tick if sells else 0)
+                target = ((max(sells) if sells else base) * (1 + change)).quantize(tick, rounding=ROUND_UP)
+                target += tick if sells else 0
                 sim.move_market(pair, str(target))
                 log.moves += 1
         time.sleep(max(0.0, log.started + seconds - time.monotonic()))

@@ -52,23 +52,51 @@ def _get(url: str, *, statuses: tuple[int, ...] = (200,)) -> dict[str, Any]:
     return reply.json
 
 
-def read_exchange(bot: Bot) -> ExchangeRecord:
-    placed = int(bot.sim.stats()["orders"].get("placed", 0))
-    open_ = dict(_private(bot, "OpenOrders", {"trades": True})["open"])
-    closed: dict[str, Any] = {}
-    while True:
-        page = _private(bot, "ClosedOrders", {"trades": True, "ofs": len(closed)})
-        closed.update(page["closed"])
-        if len(closed) >= int(page["count"]) or not page["closed"]:
-            break
-    orders = {**closed, **open_}
-    trade_ids = sorted({t for order in orders.values() for t in order.get("trades") or []})
-    trades: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(trade_ids), QUERY_TRADES_MAX):
-        chunk = trade_ids[start : start + QUERY_TRADES_MAX]
-        trades.update(_private(bot, "QueryTrades", {"txid": ",".join(chunk)}))
-    balances = dict(_private(bot, "BalanceEx"))
-    return ExchangeRecord(orders, open_, trades, balances, placed)
+def activity(bot: Bot) -> tuple[Any, ...]:
+    """What moves whenever the account's orders or balances can have changed, from the simulator's control
+    plane (free: no API key, no rate counter). A fill changes an order's state, so it shows here too."""
+    stats = bot.sim.stats()
+    requests = stats["requests"]
+    methods = ("AddOrder", "CancelOrder", "CancelAll", "ws:add_order", "ws:cancel_order", "ws:cancel_all")
+    return (tuple(sorted(stats["orders"].items())), tuple(requests.get(m, 0) for m in methods))
+
+
+class ExchangeReader:
+    """Reads the account through the gateway as cheaply as the REST counter needs: closed orders and fills
+    never change, so only new ones are fetched, and nothing is read again while `activity` stands still
+    (the checks poll for a minute or more, and every point they spend is one the bot waits for)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self.closed: dict[str, dict[str, Any]] = {}
+        self.trades: dict[str, dict[str, Any]] = {}
+        self.last: tuple[tuple[Any, ...], ExchangeRecord] | None = None
+
+    def read(self) -> ExchangeRecord:
+        seen = activity(self.bot)
+        if self.last is not None and self.last[0] == seen:
+            return self.last[1]
+        bot = self.bot
+        open_ = dict(_private(bot, "OpenOrders", {"trades": True})["open"])
+        # Newest close first, and closed orders are final: stop at the first page that reaches known ones.
+        offset = 0
+        while True:
+            page = _private(bot, "ClosedOrders", {"trades": True, "ofs": offset})
+            known = any(txid in self.closed for txid in page["closed"])
+            self.closed.update(page["closed"])
+            offset += len(page["closed"])
+            if known or offset >= int(page["count"]) or not page["closed"]:
+                break
+        orders = {**self.closed, **open_}
+        wanted = sorted({t for o in orders.values() for t in o.get("trades") or []} - set(self.trades))
+        for start in range(0, len(wanted), QUERY_TRADES_MAX):
+            chunk = wanted[start : start + QUERY_TRADES_MAX]
+            self.trades.update(_private(bot, "QueryTrades", {"txid": ",".join(chunk)}))
+        balances = dict(_private(bot, "BalanceEx"))
+        placed = int(dict(seen[0]).get("placed", 0))
+        record = ExchangeRecord(orders, open_, dict(self.trades), balances, placed)
+        self.last = (seen, record)
+        return record
 
 
 def stored_orders(bot: Bot) -> list[dict[str, Any]]:
@@ -239,13 +267,16 @@ def process_problems(bot: Bot) -> list[str]:
     ]
 
 
-def bot_problems(bot: Bot, *, base_asset: str, base_start: Decimal) -> list[str]:
-    """Every invariant at once, from one read of the exchange and of each component."""
+def bot_problems(reader: ExchangeReader, *, base_asset: str, base_start: Decimal) -> list[str]:
+    """Every invariant at once, from one read of the exchange and of each component, taken while the
+    account did not change (otherwise the bot's later reads could see what the exchange read missed)."""
+    bot = reader.bot
     problems = process_problems(bot)
     if problems:
         return problems
     try:
-        exchange = read_exchange(bot)
+        before = activity(bot)
+        exchange = reader.read()
         stored = stored_orders(bot)
         trader = bot.trader
         assert trader is not None
@@ -256,6 +287,8 @@ def bot_problems(bot: Bot, *, base_asset: str, base_start: Decimal) -> list[str]
         fills = stored_fills(bot)
     except Unreadable as exc:
         return [f"not readable yet: {exc}"]
+    if activity(bot) != before:
+        return ["the account changed while it was being read; reading again"]
     return [
         *order_problems(exchange, stored),
         *open_order_problems(exchange, trader_orders),

@@ -24,6 +24,7 @@ import pytest
 from tests.integration.components.bot.chaos_plan import ChaosLog, describe_plan, plan_chaos, play
 from tests.integration.components.bot.harness import PAIR, Bot, dump, wait_for_orders
 from tests.integration.components.bot.invariants import (
+    ExchangeReader,
     ExchangeRecord,
     balance_problems,
     bot_problems,
@@ -140,13 +141,14 @@ def test_exchange_chaos_while_trading_loses_and_duplicates_nothing(
     log = play(bot.sim, PAIR, steps, chaos_seconds, lambda: resting_sells(bot))
     cleared_at = time.time()
     context = f"seed {seed} (replay with TRADINGBOT_CHAOS_SEED={seed}); schedule:\n{describe_plan(steps)}"
+    reader = ExchangeReader(bot)
     try:
         recovered = wait_for_trading_after(bot, cleared_at, timeout=90)
         # The market stays put from here on: the books must settle on the exchange's.
         settle(
-            lambda: bot_problems(bot, base_asset=BASE_ASSET, base_start=BASE_START),
+            lambda: bot_problems(reader, base_asset=BASE_ASSET, base_start=BASE_START),
             timeout=90,
-            interval=3.0,
+            interval=5.0,
             what="the bot's books to equal the exchange's",
         )
     except WaitTimeout as exc:
@@ -156,7 +158,7 @@ def test_exchange_chaos_while_trading_loses_and_duplicates_nothing(
     assert recovered["cl_ord_id"] in {o.get("cl_ord_id") for o in bot.sim_orders().values()}, report
     # The chaos did what it is for: faults reached the bot's requests while it kept placing orders.
     assert bot.sim.control("faults")["injected"] > 0, report
-    assert int(bot.sim.stats()["orders"].get("placed", 0)) - placed_before >= 4, report
+    assert int(bot.sim.stats()["orders"].get("placed", 0)) - placed_before >= 2, report
     assert trader_outcomes(bot) <= TRADER_OUTCOMES, f"{trader_outcomes(bot)}\n{report}"
 
 
