@@ -81,8 +81,8 @@ test: setup binaries node postgres lint ## everything CI runs: lint, then all te
 	hack/run-tests.sh $(PYTEST_ARGS)
 
 # The reliability tests run CI-sized in `make test`; --chaos runs their long forms (docs/reliability.md).
-chaos: setup binaries ## long forms of the reliability tests: >= 20 operator kills, 2000 fuzzed manifests, a 90 s apiserver outage
-	TRADINGBOT_REAL_NODE=$${TRADINGBOT_REAL_NODE:-0} hack/run-tests.sh --chaos tests/e2e/reliability $(PYTEST_ARGS)
+chaos: setup binaries ## long forms of the reliability tests: >= 20 operator kills, 2000 fuzzed manifests, a 90 s apiserver outage, 600 s of exchange chaos while the bot trades
+	TRADINGBOT_REAL_NODE=$${TRADINGBOT_REAL_NODE:-0} hack/run-tests.sh --chaos tests/e2e/reliability tests/integration/components/bot/test_chaos.py $(PYTEST_ARGS)
 
 # Needs PyPI's JSON API (the advisory data); --strict fails when any package could not be checked. The project
 # itself (installed editable, not on PyPI) is left out by auditing the frozen list of everything else.
