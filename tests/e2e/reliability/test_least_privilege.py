@@ -97,8 +97,15 @@ def test_the_operator_is_granted_exactly_what_its_code_calls(
                         "--from-literal=api-key=k", "--from-literal=api-secret=c2VjcmV0")  # fmt: skip
         bots.create(bot_manifest("paper"))  # the paper account Secret is created
         bots.create(bot_manifest("live", exchange={"mode": "live", "credentialsSecret": "keys"}))  # checked
+        # Storage on a claim (kwok provisions nothing: it stays Pending, and this bot never gets Ready).
+        bots.create(bot_manifest("claimed", storage={"size": "1Gi"}))
         bots.wait_ready("paper", timeout=180)
         bots.wait_ready("live", timeout=180)
+        wait_until(
+            lambda: bots.core.list_namespaced_persistent_volume_claim(namespace).items,
+            timeout=120,
+            what="the storage claim",
+        )
         operator.kill()  # a restarted operator reads the bots' Core objects before it writes any
         operator.start()
         bots.patch("paper", {"metadata": {"annotations": {"tradingbot.dev/restart": "gateway"}}})
@@ -111,9 +118,13 @@ def test_the_operator_is_granted_exactly_what_its_code_calls(
         wait_until(lambda: "signals" in bots.deployments(), timeout=120, what="the custom component")
         bots.patch("paper", {"spec": {"components": []}})  # pruned: its Deployment is deleted
         wait_until(lambda: "signals" not in bots.deployments(), timeout=120, what="the prune")
-        for name in ("paper", "live"):
+        for name in ("paper", "live", "claimed"):
             bots.delete(name)
-        wait_until(lambda: not bots.exists("paper") and not bots.exists("live"), timeout=180, what="teardown")
+        wait_until(
+            lambda: not any(bots.exists(n) for n in ("paper", "live", "claimed")),
+            timeout=180,
+            what="teardown",
+        )
     finally:
         operator.stop()
     called = audited(audit.events("tradingbot-operator"), namespace)
