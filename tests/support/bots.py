@@ -57,11 +57,21 @@ class Bots:
         return client.CoreV1Api(self.api)
 
     def create(self, manifest: dict[str, Any]) -> dict[str, Any]:
-        """Create the bot; on kwok nodes, which provision no volumes, its storage is an emptyDir unless the
-        manifest says otherwise (the default, a PersistentVolumeClaim, is tested on the real node)."""
-        if self.on_kwok_nodes() and "storage" not in manifest.get("spec", {}):
+        """Create the bot; where no volume can be provisioned for it (kwok nodes, or a cluster without a default
+        StorageClass) its storage is an emptyDir unless the manifest says otherwise (the default, a
+        PersistentVolumeClaim, is tested on the real node)."""
+        if (self.on_kwok_nodes() or not self.has_default_storage_class()) and "storage" not in manifest.get(
+            "spec", {}
+        ):
             manifest = {**manifest, "spec": {**manifest.get("spec", {}), "storage": dict(KWOK_STORAGE)}}
         return self.custom.create_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, manifest)
+
+    def has_default_storage_class(self) -> bool:
+        classes = client.StorageV1Api(self.api).list_storage_class().items
+        return any(
+            (c.metadata.annotations or {}).get("storageclass.kubernetes.io/is-default-class") == "true"
+            for c in classes
+        )
 
     def on_kwok_nodes(self) -> bool:
         """True when the namespace sends its pods to the kwok nodes (see Placement.FAKE)."""
