@@ -125,7 +125,9 @@ def kubernetes_version(cluster: local_cluster.LocalCluster) -> str:
     return json.loads(out)["serverVersion"]["gitVersion"]
 
 
-STAMP = re.compile(r"_Measured (?P<when>[^_]+?) by `make bench` \((?P<source>bench/\w+\.py)\) at commit (?P<commit>[^_]+)\._")
+STAMP = re.compile(
+    r"_Measured (?P<when>[^_]+?) by `make bench` \((?P<source>bench/\w+\.py)\) at commit (?P<commit>[^_]+)\._"
+)
 
 
 def write_section(name: str, body: str) -> None:
@@ -134,7 +136,9 @@ def write_section(name: str, body: str) -> None:
     fails when the benchmark changed after that commit, or the code had uncommitted changes)."""
     source = Path(sys._getframe(1).f_globals["__file__"]).resolve().relative_to(ROOT)
     measured = commit("bench", "components", "operator")
-    stamp = f"_Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make bench` ({source}) at commit {measured}._"
+    stamp = (
+        f"_Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make bench` ({source}) at commit {measured}._"
+    )
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     stamped = f"{start}\n{body.rstrip()}\n\n{stamp}\n{end}"
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"

@@ -54,7 +54,9 @@ async def test_orders_use_the_pair_counter_not_the_rest_counter(fake_time: FakeT
         await rate.acquire("AddOrder")
 
 
-async def test_a_waiting_cancel_is_charged_for_the_age_its_order_has_when_it_goes(fake_time: FakeTime) -> None:
+async def test_a_waiting_cancel_is_charged_for_the_age_its_order_has_when_it_goes(
+    fake_time: FakeTime,
+) -> None:
     """Kraken charges a cancel by the order's age on arrival (under 5 s: 8 points, under 10 s: 6). One that
     queues behind a full counter arrives older: charging the age it had when asked would waste capacity."""
     rate = governor(fake_time)  # starter: trading counter max 60, decay 1 point/s
