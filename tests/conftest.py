@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,3 +75,12 @@ def namespace(cluster: local_cluster.LocalCluster) -> Iterator[str]:
         yield name
     finally:
         cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> int:
+    """A chaos run's seed: random, or `TRADINGBOT_CHAOS_SEED` to replay one (printed, and kept in the report)."""
+    value = int(os.environ.get("TRADINGBOT_CHAOS_SEED") or random.SystemRandom().randrange(2**32))
+    request.node.user_properties.append(("seed", value))
+    print(f"chaos seed {value} (replay with TRADINGBOT_CHAOS_SEED={value})")
+    return value

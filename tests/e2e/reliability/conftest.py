@@ -6,7 +6,6 @@ Random choices come from one seed, printed with every failure; `TRADINGBOT_CHAOS
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,14 +39,6 @@ LONG = Sizes(long=True, crash_rounds=3, kills_per_round=8, fuzz_manifests=2000, 
 @pytest.fixture(scope="session")
 def sizes(request: pytest.FixtureRequest) -> Sizes:
     return LONG if request.config.getoption("--chaos") else CI
-
-
-@pytest.fixture
-def seed(request: pytest.FixtureRequest) -> int:
-    value = int(os.environ.get("TRADINGBOT_CHAOS_SEED") or random.SystemRandom().randrange(2**32))
-    request.node.user_properties.append(("seed", value))
-    print(f"chaos seed {value} (replay with TRADINGBOT_CHAOS_SEED={value})")
-    return value
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ printed with every run; `TRADINGBOT_CHAOS_SEED=<seed>` replays it.
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections.abc import Callable
@@ -59,15 +58,6 @@ CHAOS_BOT: dict[str, Any] = {
 def chaos_seconds(request: pytest.FixtureRequest) -> float:
     """How long faults are injected: CI-sized, or the long form with `--chaos` (tests/conftest.py)."""
     return LONG_SECONDS if request.config.getoption("--chaos") else CI_SECONDS
-
-
-@pytest.fixture
-def seed(request: pytest.FixtureRequest) -> int:
-    """The run's seed, as the reliability tests take it: `TRADINGBOT_CHAOS_SEED` replays a run."""
-    value = int(os.environ.get("TRADINGBOT_CHAOS_SEED") or random.SystemRandom().randrange(2**32))
-    request.node.user_properties.append(("seed", value))
-    print(f"chaos seed {value} (replay with TRADINGBOT_CHAOS_SEED={value})")
-    return value
 
 
 def trader_outcomes(bot: Bot) -> set[str]:

@@ -51,21 +51,6 @@ class Switch:
         return self.status
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def registry() -> CollectorRegistry:
-    return CollectorRegistry()
-
-
-@pytest.fixture
-def monitor(clock: FakeClock, registry: CollectorRegistry) -> HealthMonitor:
-    return HealthMonitor(registry=registry, now=clock)
-
-
 def metric(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
     return registry.get_sample_value(name, labels)
 

@@ -10,21 +10,6 @@ from tests.unit.components.runtime.test_health import FakeClock, Switch
 from tradingbot_components.runtime import AlertReason, HealthMonitor, HealthStatus, RecoveryDeferred
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def registry() -> CollectorRegistry:
-    return CollectorRegistry()
-
-
-@pytest.fixture
-def monitor(clock: FakeClock, registry: CollectorRegistry) -> HealthMonitor:
-    return HealthMonitor(registry=registry, now=clock)
-
-
 def attempts(registry: CollectorRegistry, outcome: str) -> float | None:
     return registry.get_sample_value(
         "tradingbot_recovery_attempts_total", {"component": "circuit", "outcome": outcome}
