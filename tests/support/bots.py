@@ -40,6 +40,7 @@ class Bots:
     namespace: str
     api: client.ApiClient = field(init=False)
     _kwok: bool | None = field(init=False, default=None)
+    _default_class: bool | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.api = config.new_client_from_config(config_file=str(self.cluster.kubeconfig))
@@ -67,11 +68,14 @@ class Bots:
         return self.custom.create_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, manifest)
 
     def has_default_storage_class(self) -> bool:
-        classes = client.StorageV1Api(self.api).list_storage_class().items
-        return any(
-            (c.metadata.annotations or {}).get("storageclass.kubernetes.io/is-default-class") == "true"
-            for c in classes
-        )
+        """Whether the cluster provisions claims without a class named (read once per Bots)."""
+        if self._default_class is None:
+            classes = client.StorageV1Api(self.api).list_storage_class().items
+            self._default_class = any(
+                (c.metadata.annotations or {}).get("storageclass.kubernetes.io/is-default-class") == "true"
+                for c in classes
+            )
+        return self._default_class
 
     def on_kwok_nodes(self) -> bool:
         """True when the namespace sends its pods to the kwok nodes (see Placement.FAKE)."""

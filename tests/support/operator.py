@@ -7,7 +7,10 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from tests.support.cluster import ROOT, LocalCluster
 
@@ -81,3 +84,21 @@ class OperatorProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@contextmanager
+def running_operator(
+    cluster: LocalCluster, log_path: Path, namespace: str, request: Any
+) -> Iterator[OperatorProcess]:
+    """The operator scoped to `namespace` for one test; stopped after it, its log's tail printed when it failed
+    (`request` is the test's pytest FixtureRequest; the `rep_call` report comes from the conftest hooks)."""
+    process = OperatorProcess(cluster, log_path, namespace).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            print(
+                f"--- operator log ({process.log_path}), last 12000 characters ---\n{process.log()[-12000:]}"
+            )

@@ -10,7 +10,7 @@ import pytest
 from tests.integration.components.process import components  # the fixture, for tests that run components
 from tests.support.bots import Bots
 from tests.support.cluster import LocalCluster
-from tests.support.operator import OperatorProcess
+from tests.support.operator import OperatorProcess, running_operator
 
 __all__ = ["components"]
 
@@ -20,14 +20,8 @@ def operator(
     cluster: LocalCluster, crd: None, namespace: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[OperatorProcess]:
     """The operator, scoped to this test's namespace; its log is printed when the test fails."""
-    process = OperatorProcess(cluster, tmp_path / "operator.log", namespace).start()
-    try:
+    with running_operator(cluster, tmp_path / "operator.log", namespace, request) as process:
         yield process
-    finally:
-        process.stop()
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
-            print(f"--- operator log ({process.log_path}) ---\n{process.log()[-8000:]}")
 
 
 @pytest.fixture

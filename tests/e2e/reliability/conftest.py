@@ -16,7 +16,7 @@ import pytest
 from tests.e2e.operator.conftest import pytest_runtest_makereport
 from tests.support.bots import Bots
 from tests.support.cluster import LocalCluster
-from tests.support.operator import OperatorProcess
+from tests.support.operator import OperatorProcess, running_operator
 
 __all__ = ["pytest_runtest_makereport"]  # the operator tests' hook: failed tests print the operator's log
 
@@ -54,16 +54,8 @@ def operator(
 
     It depends on `bots` so that it stops first and `bots` can then release the finalizers it left.
     """
-    process = OperatorProcess(cluster, tmp_path / "operator.log", bots.namespace).start()
-    try:
+    with running_operator(cluster, tmp_path / "operator.log", bots.namespace, request) as process:
         yield process
-    finally:
-        process.stop()
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
-            print(
-                f"--- operator log ({process.log_path}), last 12000 characters ---\n{process.log()[-12000:]}"
-            )
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from tests.support import cluster as local_cluster
 from tests.support.bots import Bots, bot_manifest
 from tests.support.chaos import BotExpectation, convergence_problems
 from tests.support.cluster import LocalCluster
-from tests.support.operator import OperatorProcess, install_crd
+from tests.support.operator import OperatorProcess, install_crd, running_operator
 from tests.support.waiting import settle, wait_until
 
 NAMESPACE = "restarts"
@@ -58,14 +58,8 @@ def operator(
     own_cluster: LocalCluster, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[OperatorProcess]:
     """The operator, started once and never again (its log is printed when the test fails)."""
-    process = OperatorProcess(own_cluster, tmp_path / "operator.log", NAMESPACE).start()
-    try:
+    with running_operator(own_cluster, tmp_path / "operator.log", NAMESPACE, request) as process:
         yield process
-    finally:
-        process.stop()
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
-            print(f"--- operator log, last 12000 characters ---\n{process.log()[-12000:]}")
 
 
 def still_running(operator: OperatorProcess) -> bool:
