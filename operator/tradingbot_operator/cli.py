@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 
+import aiohttp
 import kopf
 
 
@@ -16,6 +17,27 @@ class _QuietWakeups(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not str(record.msg).startswith(("Handler 'wake_", "Handler 'probe_"))
+
+
+# What an API server outage looks like from the client: refused or reset connections, a response cut off
+# mid-body, a timeout. kopf retries all of them (its throttler logs "Throttling for N seconds due to an
+# unexpected error: <repr>"), so the message is the whole story; the traceback is noise in an expected outage.
+TRANSIENT_API_ERRORS: tuple[type[BaseException], ...] = (
+    aiohttp.ClientConnectionError,
+    aiohttp.ClientPayloadError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+class _TransientErrorsInOneLine(logging.Filter):
+    """Keep a record caused by a transient API error, without its traceback (the message names the error)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], TRANSIENT_API_ERRORS):
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -62,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     kopf.configure(verbose=args.verbose, log_format=getattr(kopf.LogFormat, args.log_format.upper()))
     for handler in logging.getLogger().handlers:
         handler.addFilter(_QuietWakeups())
+        handler.addFilter(_TransientErrorsInOneLine())
     # The API client logs whole response bodies at DEBUG; those can carry Secret data. Never let them through.
     logging.getLogger("kubernetes_asyncio.client.rest").setLevel(logging.WARNING)
     try:
