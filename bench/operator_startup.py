@@ -197,6 +197,26 @@ def run_operator(
     return elapsed
 
 
+def clean_up(cluster: LocalCluster, api: client.ApiClient, namespaces: list[str]) -> None:
+    """Delete the runs' namespaces while the operator still runs, so it removes its bots' finalizers, and wait
+    until they are gone: a namespace left Terminating would burden the next size's runs (and later benchmarks)."""
+    if not namespaces:
+        return
+    print(f"cleaning up {len(namespaces)} namespaces", file=sys.stderr)
+    for ns in namespaces:
+        cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+    core = client.CoreV1Api(api)
+    deadline = time.monotonic() + 600
+    left = set(namespaces)
+    while left and time.monotonic() < deadline:
+        existing = {n.metadata.name for n in core.list_namespace().items}
+        left &= existing
+        if left:
+            time.sleep(2)
+    if left:
+        print(f"still terminating after 600 s: {', '.join(sorted(left))}", file=sys.stderr)
+
+
 def spread(values: list[float]) -> str:
     ordered = sorted(values)
     return f"{ordered[0]:.2f} to {ordered[-1]:.2f} s"
@@ -237,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     time.sleep(3)  # let kopf list and start its watches before the first clock runs
     try:
         for n in sizes:
+            clean_up(cluster, api, namespaces)
+            namespaces.clear()
             op_times, floor_times, cpu, requests, writes = [], [], [], Counter(), 0
             runs = args.large_runs if n >= 100 else args.runs
             for run in range(runs):
@@ -286,9 +308,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
     finally:
-        operator.stop()
-        for ns in namespaces:
-            cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+        try:
+            clean_up(cluster, api, namespaces)
+        finally:
+            operator.stop()
 
     where = "the real node: pods run as containers, storage on its claim" if real else "kwok nodes"
     lines = [
