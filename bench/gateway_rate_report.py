@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.common import LoadReading
+from tradingbot_components.config.schema import RateLimitingConfig
 from tradingbot_components.kraken.limits import REST_LIMITS, TRADING_LIMITS, Tier
 
 OLD_WINDOW = 60.0  # what the earlier figures measured
@@ -222,8 +223,9 @@ def report(
         "`Balance` (1 point) per 1/decay s is `rateLimit` = 1000 / (3 x decay): starter 1010.1 ms (a call every "
         "3030 ms), intermediate 666.7 ms (2000 ms), pro 333.3 ms (1000 ms). After a rate-limit error a ccxt "
         f"process pauses all its callers {backoff:g} s (ccxt neither retries nor backs off by itself). "
-        "*Rate-limit errors* and *invalid nonces* are the simulator's counts. The gateway keeps 0.1 point of "
-        "the REST counter (0.25 of a trading counter) free.",
+        "*Rate-limit errors* and *invalid nonces* are the simulator's counts. The gateway keeps "
+        f"{RateLimitingConfig().timing_margin:g} s of each counter's decay free (`rate_limiting.timing_margin`, "
+        "its default).",
         "",
     ]
     if tiers:

@@ -102,6 +102,14 @@ class RateLimitingConfig(Section):
         {"gateway", "exchange-sim"},
     )
     adaptive_mode: bool = hot(True, "Back off further after an 'EAPI:Rate limit exceeded' answer")
+    timing_margin: float = restart(
+        1.0,
+        "Seconds by which a request's trip to Kraken may vary that the gateway's pacing absorbs: it keeps that "
+        "much of each counter's decay free",
+        {"gateway"},
+        ge=0,
+        le=10,
+    )
 
 
 class CircuitBreakerConfig(Section):

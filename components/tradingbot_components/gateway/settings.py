@@ -18,11 +18,9 @@ from tradingbot_components.runtime import CheckResult, HealthStatus
 
 FAILURE_RATE = 0.5
 BREAKER_WINDOW = 60.0
-# Points kept free on the REST counter: the exchange counts a call when it arrives, the governor when it
-# is sent, and that gap differs slightly from call to call.
-SAFETY_POINTS = 0.1
-# The same on each pair's trading counter, which decays 1-3.75 points/s: a quarter point is ~70-250 ms of decay.
-TRADING_SAFETY_POINTS = 0.25
+# The exchange counts a call when it arrives, the governor when it lets it go. When one call takes longer to
+# get there than the next, the exchange sees them closer together than the governor did, with that much less
+# decay between them: the governor keeps `rate_limiting.timing_margin` seconds of decay free on every counter.
 
 
 ENV_PREFIX = "TRADINGBOT_GATEWAY_"
@@ -57,16 +55,20 @@ def breaker_settings(config: CircuitBreakerConfig) -> dict[str, float | int]:
     }
 
 
-def rest_limits(tier: Tier) -> CounterLimits:
-    """The REST counter the governor admits calls against: Kraken's, less the safety margin."""
-    published = REST_LIMITS[tier]
-    return CounterLimits(published.max - SAFETY_POINTS, published.decay_per_second)
+def rest_limits(tier: Tier, timing_margin: float) -> CounterLimits:
+    """The REST counter the governor admits calls against: Kraken's, less `timing_margin` seconds of decay."""
+    return _less_margin(REST_LIMITS[tier], timing_margin)
 
 
-def trading_limits(tier: Tier) -> CounterLimits:
+def trading_limits(tier: Tier, timing_margin: float) -> CounterLimits:
     """Each pair's trading counter as the governor admits orders against it: Kraken's, less the margin."""
-    published = TRADING_LIMITS[tier]
-    return CounterLimits(published.max - TRADING_SAFETY_POINTS, published.decay_per_second)
+    return _less_margin(TRADING_LIMITS[tier], timing_margin)
+
+
+def _less_margin(published: CounterLimits, timing_margin: float) -> CounterLimits:
+    return CounterLimits(
+        published.max - published.decay_per_second * timing_margin, published.decay_per_second
+    )
 
 
 def circuit_health(state: BreakerState, retry_after: float, reason: str | None = None) -> CheckResult:

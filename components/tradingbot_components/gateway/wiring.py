@@ -45,12 +45,13 @@ def gateway_metrics(registry: CollectorRegistry) -> GatewayMetrics:
 
 
 def rate_governor(config: ConfigManager, registry: CollectorRegistry) -> RateGovernor:
-    """Built for the tier in force at start (`rate_limiting.tier` is a restart field)."""
-    tier = Tier(config.config.rate_limiting.tier)
+    """Built for the tier and margin in force at start (both are restart fields)."""
+    rate_limiting = config.config.rate_limiting
+    tier = Tier(rate_limiting.tier)
     return RateGovernor(
         tier,
-        rest_limits=rest_limits(tier),
-        trading_limits=trading_limits(tier),
+        rest_limits=rest_limits(tier, rate_limiting.timing_margin),
+        trading_limits=trading_limits(tier, rate_limiting.timing_margin),
         registry=registry,
         name="gateway",
     )

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tradingbot_components.config.schema import CircuitBreakerConfig
+from tradingbot_components.config.schema import CircuitBreakerConfig, RateLimitingConfig
 from tradingbot_components.gateway.settings import (
-    SAFETY_POINTS,
     GatewaySettings,
     auth_health,
     breaker_settings,
@@ -42,18 +41,20 @@ def test_the_seed_threshold_opens_on_five_failures_after_forty_successes() -> No
     assert cb.state is BreakerState.OPEN
 
 
-def test_rest_limits_keep_a_safety_margin_below_kraken_s() -> None:
+@pytest.mark.parametrize("margin", [0.0, 1.0, 2.5])
+def test_the_counters_keep_the_timing_margins_decay_free(margin: float) -> None:
     for tier in Tier:
-        limits = rest_limits(tier)
-        assert limits.max == REST_LIMITS[tier].max - SAFETY_POINTS
-        assert limits.decay_per_second == REST_LIMITS[tier].decay_per_second
+        for limits, published in (
+            (rest_limits(tier, margin), REST_LIMITS[tier]),
+            (trading_limits(tier, margin), TRADING_LIMITS[tier]),
+        ):
+            assert limits.max == pytest.approx(published.max - published.decay_per_second * margin)
+            assert limits.decay_per_second == published.decay_per_second
 
 
-def test_trading_limits_keep_a_safety_margin_below_kraken_s() -> None:
-    for tier in Tier:
-        limits = trading_limits(tier)
-        assert TRADING_LIMITS[tier].max - 0.5 < limits.max < TRADING_LIMITS[tier].max
-        assert limits.decay_per_second == TRADING_LIMITS[tier].decay_per_second
+def test_the_default_margin_is_one_second_of_decay() -> None:
+    assert RateLimitingConfig().timing_margin == 1.0
+    assert rest_limits(Tier.PRO, RateLimitingConfig().timing_margin).max == 19.0
 
 
 def test_circuit_health() -> None:

@@ -17,6 +17,7 @@ from decimal import Decimal
 import pytest
 
 from tests.unit.components.kraken.fakes import FakeTime
+from tradingbot_components.config.schema import RateLimitingConfig
 from tradingbot_components.exchange_sim import rate_limits as sim
 from tradingbot_components.gateway import settings as gateway_settings
 from tradingbot_components.kraken import limits as client
@@ -24,6 +25,7 @@ from tradingbot_components.kraken.rate_limit import RateGovernor
 
 START = 1_000.0
 PAIR = "XBTUSD"
+DEFAULT_MARGIN = RateLimitingConfig().timing_margin
 
 # docs.kraken.com guides/spot-rest-ratelimits: tier -> (max API counter, decay per second).
 DOCS_REST = {"starter": (15, "0.33"), "intermediate": (20, "0.5"), "pro": (20, "1")}
@@ -180,23 +182,23 @@ def test_the_simulator_admits_the_documented_trading_schedule_and_nothing_faster
     assert _refused(sim.RateCounter(rule, START), cost, early) == [threshold]
 
 
-def gateway_governor(tier: str, time: FakeTime) -> RateGovernor:
-    """The governor as the gateway builds it: Kraken's figures less the gateway's safety margins."""
+def gateway_governor(tier: str, time: FakeTime, margin: float = DEFAULT_MARGIN) -> RateGovernor:
+    """The governor as the gateway builds it: Kraken's figures less `margin` seconds of decay."""
     return RateGovernor(
         client.Tier(tier),
-        rest_limits=gateway_settings.rest_limits(client.Tier(tier)),
-        trading_limits=gateway_settings.trading_limits(client.Tier(tier)),
+        rest_limits=gateway_settings.rest_limits(client.Tier(tier), margin),
+        trading_limits=gateway_settings.trading_limits(client.Tier(tier), margin),
         clock=time.clock,
         sleep=time.sleep,
     )
 
 
-@pytest.mark.parametrize("tier", TIERS)
-def test_the_gateways_governor_never_trips_the_simulator_despite_network_jitter(tier: str) -> None:
-    """Saturating REST and one pair's trading counter: every call, arriving 0.5-20 ms after the governor
-    released it, is admitted by the simulator's counters."""
+def _saturate(tier: str, margin: float, trip: tuple[float, float]) -> list[tuple[float, str]]:
+    """Saturate REST and one pair's trading counter through the governor; each call reaches the simulator's
+    counters `trip` (min, max) seconds after the governor let it go, in the order the calls left (the gateway
+    sends private calls one at a time). Returns the calls the simulator refused."""
     time = FakeTime(START)
-    governor = gateway_governor(tier, time)
+    governor = gateway_governor(tier, time, margin)
     rng = random.Random(13)
     rest = sim.RateCounter(sim.REST_RULES[sim.Tier(tier)], START)
     trading = sim.RateCounter(sim.TRADING_RULES[sim.Tier(tier)], START)
@@ -206,19 +208,34 @@ def test_the_gateways_governor_never_trips_the_simulator_despite_network_jitter(
         for index in range(400):
             method = ("Balance", "Ledgers", "AddOrder")[index % 3]
             await governor.acquire(method, PAIR if method == "AddOrder" else None)
-            arrivals.append((time.now + rng.uniform(0.0005, 0.02), method))
+            arrived = time.now + rng.uniform(*trip)
+            arrivals.append((max(arrived, arrivals[-1][0] if arrivals else arrived), method))
 
     asyncio.run(run())
+    assert time.now - START > 100, "the sequence must saturate the REST counter to prove anything"
     refused = []
-    for at, method in sorted(arrivals):
+    for at, method in arrivals:
         if method == "AddOrder":
             admitted = trading.admit(sim.trading_cost(sim.OrderAction.ADD), at)
         else:
             admitted = rest.admit(sim.rest_cost(method), at)
         if not admitted:
             refused.append((at, method))
-    assert refused == []
-    assert time.now - START > 100, "the sequence must saturate the REST counter to prove anything"
+    return refused
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_the_gateways_governor_never_trips_the_simulator_despite_network_jitter(tier: str) -> None:
+    """Trips of 5 ms to one margin (1 s) on a loaded machine or a slow network: every call is admitted."""
+    assert _saturate(tier, DEFAULT_MARGIN, (0.005, 0.005 + DEFAULT_MARGIN)) == []
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_without_a_margin_that_jitter_trips_the_simulator(tier: str) -> None:
+    """The margin is what absorbs it: with none, the same trips get calls refused, while steady trips (every
+    arrival shifted by the same 300 ms) pass with a millisecond's margin (for float rounding at the boundary)."""
+    assert _saturate(tier, 0.0, (0.005, 0.005 + DEFAULT_MARGIN)) != []
+    assert _saturate(tier, 0.001, (0.3, 0.3)) == []
 
 
 def test_add_then_cancel_young_orders_the_governor_never_trips_the_simulator() -> None:
