@@ -28,6 +28,7 @@ import secrets
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -198,23 +199,38 @@ def run_operator(
 
 
 def clean_up(cluster: LocalCluster, api: client.ApiClient, namespaces: list[str]) -> None:
-    """Delete the runs' namespaces while the operator still runs, so it removes its bots' finalizers, and wait
-    until they are gone: a namespace left Terminating would burden the next size's runs (and later benchmarks)."""
+    """Delete the runs' bots while the operator still runs (it tears them down and releases its finalizers),
+    then their namespaces, and wait until those are gone: a namespace left Terminating would burden the next
+    size's runs and later benchmarks. The bots go first because kopf, watching a namespace glob, may stop
+    watching a namespace as soon as it is marked for deletion, before its bots' finalizers are released."""
     if not namespaces:
         return
     print(f"cleaning up {len(namespaces)} namespaces", file=sys.stderr)
+    custom, core = client.CustomObjectsApi(api), client.CoreV1Api(api)
+    for ns in namespaces:
+        cluster.kubectl("delete", "tradingbots", "--all", "-n", ns, "--wait=false", check=False)
+    _wait_until(
+        "bots deleted",
+        lambda: [
+            ns
+            for ns in namespaces
+            if custom.list_namespaced_custom_object("tradingbot.dev", "v1alpha1", ns, "tradingbots")["items"]
+        ],
+    )
     for ns in namespaces:
         cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
-    core = client.CoreV1Api(api)
-    deadline = time.monotonic() + 600
-    left = set(namespaces)
-    while left and time.monotonic() < deadline:
-        existing = {n.metadata.name for n in core.list_namespace().items}
-        left &= existing
-        if left:
-            time.sleep(2)
+    _wait_until(
+        "namespaces deleted",
+        lambda: sorted(set(namespaces) & {n.metadata.name for n in core.list_namespace().items}),
+    )
+
+
+def _wait_until(what: str, remaining: Callable[[], list[str]], timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while (left := remaining()) and time.monotonic() < deadline:
+        time.sleep(2)
     if left:
-        print(f"still terminating after 600 s: {', '.join(sorted(left))}", file=sys.stderr)
+        print(f"{what}: still waiting after {timeout:.0f} s for {', '.join(left)}", file=sys.stderr)
 
 
 def spread(values: list[float]) -> str:
