@@ -65,8 +65,11 @@ def sample_process(pid: int) -> ProcessSample:
     return ProcessSample(cpu, rss, peak)
 
 
-def audited_requests(audit_log: Path, user: str, since: datetime, until: datetime) -> Counter[str]:
-    """Requests `user` made in [since, until], by verb, from the apiserver's audit log (one per auditID)."""
+def audited_requests(
+    audit_log: Path, user: str, since: datetime, until: datetime, namespace: str | None = None
+) -> Counter[str]:
+    """Requests `user` made in [since, until], by verb, from the apiserver's audit log (one per auditID); with
+    `namespace`, only those for objects in it (or for it)."""
     seen: dict[str, str] = {}
     if not audit_log.exists():
         return Counter()
@@ -78,9 +81,15 @@ def audited_requests(audit_log: Path, user: str, since: datetime, until: datetim
             if event.get("user", {}).get("username") != user:
                 continue
             stamp = datetime.fromisoformat(event["requestReceivedTimestamp"].replace("Z", "+00:00"))
+            if namespace is not None and _namespace_of(event.get("objectRef") or {}) != namespace:
+                continue
             if since <= stamp <= until:
                 seen[event["auditID"]] = event["verb"]
     return Counter(seen.values())
+
+
+def _namespace_of(ref: dict[str, Any]) -> str | None:
+    return ref.get("name") if ref.get("resource") == "namespaces" else ref.get("namespace")
 
 
 def watch_into(

@@ -288,11 +288,12 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(1)  # requests still in flight for the last status writes
                 after = sample_process(pid)
                 cpu.append(after.cpu_seconds - before.cpu_seconds)
-                counted = audited_requests(
+                counted = audited_requests(  # the run's own namespace: not the resyncs of earlier runs' bots
                     cluster.state_dir / "logs" / "audit.log",
                     "tradingbot-operator",
                     since - timedelta(seconds=1),
                     datetime.now(UTC),
+                    namespace=op_ns,
                 )
                 requests += counted
                 writes += sum(v for k, v in counted.items() if k in ("create", "patch", "update", "delete"))
