@@ -23,10 +23,12 @@ from tradingbot_components.gateway.probing import HalfOpenProber
 from tradingbot_components.gateway.settings import (
     AUTH_CHECK,
     CIRCUIT_CHECK,
+    RATE_CHECK,
     GatewaySettings,
     auth_health,
     breaker_settings,
     circuit_health,
+    rate_health,
     read_gateway_settings,
 )
 from tradingbot_components.kraken.breaker import CircuitBreaker, StateChange
@@ -108,6 +110,11 @@ class GatewayService:
     async def check_circuit(self) -> CheckResult:
         return self._circuit_result()
 
+    async def check_rate(self) -> CheckResult:
+        if self.governor is None:
+            return CheckResult(HealthStatus.UNKNOWN, "the exchange client is not started")
+        return rate_health(self.governor.counters())
+
     async def check_auth(self) -> CheckResult:
         if self.auth is None:
             return CheckResult(HealthStatus.UNHEALTHY, "the auth client is not started")
@@ -156,6 +163,7 @@ def build(app: ComponentApp) -> None:
     app.monitor.register_recovery(
         CIRCUIT_CHECK, service.probe_circuit, max_attempts=None, backoff_base=1.0, backoff_max=1.0
     )
+    app.monitor.register_check(RATE_CHECK, service.check_rate, critical=False, interval=1.0)
     app.monitor.register_check(
         AUTH_CHECK,
         service.check_auth,

@@ -7,13 +7,14 @@ least half of them failed (a flaky exchange that still answers some calls).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from tradingbot_components.config.process_settings import read_process_settings
 from tradingbot_components.config.schema import CircuitBreakerConfig
 from tradingbot_components.kraken.breaker import BreakerState
 from tradingbot_components.kraken.limits import REST_LIMITS, TRADING_LIMITS, CounterLimits, Tier
+from tradingbot_components.kraken.rate_limit import CounterState
 from tradingbot_components.runtime import CheckResult, HealthStatus
 
 FAILURE_RATE = 0.5
@@ -26,6 +27,7 @@ BREAKER_WINDOW = 60.0
 ENV_PREFIX = "TRADINGBOT_GATEWAY_"
 # The gateway's health checks: the circuit (its recovery is the half-open probe) and auth's reachability.
 CIRCUIT_CHECK = "exchange-circuit"
+RATE_CHECK = "exchange-rate"
 AUTH_CHECK = "auth"
 
 
@@ -82,6 +84,24 @@ def circuit_health(state: BreakerState, retry_after: float, reason: str | None =
         message = f"circuit open{why}: the exchange looks unwell; next probe in {retry_after:.1f}s"
     details = {"state": str(state), "retry_after": round(retry_after, 3), "reason": reason}
     return CheckResult(HealthStatus.UNHEALTHY, message, details)
+
+
+def rate_health(counters: Iterable[CounterState]) -> CheckResult:
+    """The `exchange-rate` health: Degraded while Kraken's throttle or lockout answer has calls paused.
+
+    Not critical: the gateway still works (public calls, and private ones once the pause ends) and callers wait
+    instead of failing, so it stays ready; the check makes the pause visible in /health and the dashboard."""
+    blocked = [c for c in counters if c.blocked_for > 0]
+    if not blocked:
+        return CheckResult(HealthStatus.HEALTHY)
+    longest = max(blocked, key=lambda c: c.blocked_for)
+    return CheckResult(
+        HealthStatus.DEGRADED,
+        f"{longest.name} calls paused for {longest.blocked_for:.0f}s more: Kraken answered {longest.blocked_by}",
+        details={
+            c.name: {"blocked_for": round(c.blocked_for, 1), "blocked_by": c.blocked_by} for c in blocked
+        },
+    )
 
 
 def auth_health(status: int | None, body: object, error: str | None, url: str) -> CheckResult:

@@ -66,6 +66,7 @@ class _Bucket:
         self.reduced_cap = limits.max
         self.reduced_at = now
         self.blocked_until = now
+        self.blocked_by = ""  # the answer that blocked calls (throttle or lockout), while it lasts
         self.lock = asyncio.Lock()
         self.waited_seconds = 0.0
         self.calls = 0
@@ -88,9 +89,10 @@ class _Bucket:
         self.reduced_at = now
         self.backoffs += 1
 
-    def block(self, now: float, seconds: float) -> None:
+    def block(self, now: float, seconds: float, why: str) -> None:
         self.counter.fill(now)
-        self.blocked_until = max(self.blocked_until, now + seconds)
+        if now + seconds >= self.blocked_until:
+            self.blocked_until, self.blocked_by = now + seconds, why
         self.backoffs += 1
 
     def headroom(self, now: float) -> float:
@@ -214,11 +216,11 @@ class RateGovernor:
         """`EService:Throttled: <ts>`: no REST calls before that Unix time (1 s if it was missing)."""
         now = self._clock()
         delay = 1.0 if retry_at is None else max(0.0, retry_at - self._wall_clock())
-        self._rest.block(now, delay)
+        self._rest.block(now, delay, "EService:Throttled")
 
     def on_lockout(self) -> None:
         """`EGeneral:Temporary lockout`: stop private REST calls for the configured lockout time."""
-        self._rest.block(self._clock(), self._adaptive.lockout_seconds)
+        self._rest.block(self._clock(), self._adaptive.lockout_seconds, "EGeneral:Temporary lockout")
 
     def observe_errors(
         self, errors: Iterable[str], pair: str | None = None, *, method: str | None = None
@@ -252,6 +254,7 @@ class RateGovernor:
                 cap=bucket.cap(now),
                 headroom=bucket.headroom(now),
                 blocked_for=max(0.0, bucket.blocked_until - now),
+                blocked_by=bucket.blocked_by if now < bucket.blocked_until else "",
                 calls=bucket.calls,
                 waited_seconds=bucket.waited_seconds,
                 backoffs=bucket.backoffs,
@@ -288,6 +291,7 @@ class CounterState:
     cap: float  # adaptive: below `max` for a while after a rate-limit error
     headroom: float
     blocked_for: float  # seconds until calls are allowed again (throttle or lockout)
+    blocked_by: str  # the answer that blocked them ("" when not blocked)
     calls: int
     waited_seconds: float
     backoffs: int
@@ -298,6 +302,11 @@ def _render_metrics(governors: Sequence[RateGovernor]) -> Iterable[Metric]:
     level = GaugeMetricFamily("kraken_rate_counter_level", "Modeled Kraken rate counter level", labels=labels)
     cap = GaugeMetricFamily("kraken_rate_counter_cap", "Cap acquire() admits up to (adaptive)", labels=labels)
     headroom = GaugeMetricFamily("kraken_rate_counter_headroom", "Points that fit right now", labels=labels)
+    blocked = GaugeMetricFamily(
+        "kraken_rate_counter_blocked_seconds",
+        "Seconds until calls are let through again after a throttle or lockout answer (0: not blocked)",
+        labels=labels,
+    )
     calls = CounterMetricFamily("kraken_rate_calls", "Calls admitted", labels=labels)
     waited = CounterMetricFamily(
         "kraken_rate_wait_seconds", "Seconds spent waiting for capacity", labels=labels
@@ -311,7 +320,8 @@ def _render_metrics(governors: Sequence[RateGovernor]) -> Iterable[Metric]:
             level.add_metric(key, state.level)
             cap.add_metric(key, state.cap)
             headroom.add_metric(key, state.headroom)
+            blocked.add_metric(key, state.blocked_for)
             calls.add_metric(key, state.calls)
             waited.add_metric(key, state.waited_seconds)
             backoffs.add_metric(key, state.backoffs)
-    return [level, cap, headroom, calls, waited, backoffs]
+    return [level, cap, headroom, blocked, calls, waited, backoffs]

@@ -4,6 +4,7 @@ timeout is placed exactly once."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from tests.integration.components.connectivity.stack import Stack
@@ -128,3 +129,28 @@ def test_a_plain_add_order_is_not_resent_after_a_520(stack_factory: Callable[...
     answer = stack.private("AddOrder", LIMIT_BUY)
     assert answer.status == 502 and answer.json["error"][0].startswith("EGateway:Exchange failure:HTTP 520")
     assert stack.sim.stats()["requests"]["AddOrder"] == 1
+
+
+def test_a_lockout_pauses_private_calls_visibly_and_the_gateway_stays_ready(
+    stack_factory: Callable[..., Stack],
+) -> None:
+    """Kraken's lockout is not an outage: the gateway stays ready (public calls work, private ones wait for
+    the pause to end) and says so in /healthz and its metrics instead of failing silently for 15 minutes."""
+    stack = stack_factory()
+    stack.sim.fault("lockout")
+    assert stack.private("Balance").json["error"] == ["EGeneral:Temporary lockout"]
+
+    def reported() -> dict | None:
+        rate = stack.gateway.get("/healthz").json["health"]["components"]["exchange-rate"]
+        return rate if rate["status"] == "degraded" else None
+
+    rate = wait_until(reported, timeout=10, what="the gateway to report the paused calls")
+    assert re.fullmatch(
+        r"rest calls paused for (8[5-9]\d|900)s more: Kraken answered EGeneral:Temporary lockout",
+        rate["message"],
+    ), rate["message"]
+    assert rate["critical"] is False
+    assert readiness(stack)[0] == 200
+    blocked = stack.metric("kraken_rate_counter_blocked_seconds", governor="gateway", counter="rest")
+    assert blocked is not None and 850 < blocked <= 900
+    assert stack.public("Time").json["error"] == []

@@ -10,12 +10,14 @@ from tradingbot_components.gateway.settings import (
     auth_health,
     breaker_settings,
     circuit_health,
+    rate_health,
     read_gateway_settings,
     rest_limits,
     trading_limits,
 )
 from tradingbot_components.kraken.breaker import BreakerSettings, BreakerState, CallVerdict, CircuitBreaker
 from tradingbot_components.kraken.limits import REST_LIMITS, TRADING_LIMITS, Tier
+from tradingbot_components.kraken.rate_limit import CounterState
 from tradingbot_components.runtime import HealthStatus
 
 
@@ -86,3 +88,17 @@ def test_process_knobs_come_from_the_environment() -> None:
         read_gateway_settings({"TRADINGBOT_GATEWAY_AUTH_TIMEOUT": "0"})
     with pytest.raises(ValueError, match="expected a number"):
         read_gateway_settings({"TRADINGBOT_GATEWAY_REQUEST_TIMEOUT": "soon"})
+
+
+def _counter(name: str, blocked_for: float = 0.0, blocked_by: str = "") -> CounterState:
+    return CounterState(name, 0.0, 15.0, 15.0, 15.0, blocked_for, blocked_by, 0, 0.0, 0)
+
+
+def test_rate_health_is_degraded_while_kraken_has_calls_paused() -> None:
+    assert rate_health([_counter("rest"), _counter("trading:XBTUSD")]).status is HealthStatus.HEALTHY
+    result = rate_health(
+        [_counter("rest", 899.6, "EGeneral:Temporary lockout"), _counter("public", 0.4, "EService:Throttled")]
+    )
+    assert result.status is HealthStatus.DEGRADED
+    assert result.message == "rest calls paused for 900s more: Kraken answered EGeneral:Temporary lockout"
+    assert set(result.details) == {"rest", "public"}

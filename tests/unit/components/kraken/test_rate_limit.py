@@ -109,7 +109,8 @@ async def test_throttled_blocks_until_krakens_timestamp(fake_time: FakeTime) -> 
 async def test_lockout_stops_private_calls_for_the_lockout_time(fake_time: FakeTime) -> None:
     rate = governor(fake_time, adaptive=AdaptiveSettings(lockout_seconds=900))
     rate.observe_errors(["EGeneral:Temporary lockout"])
-    assert next(s for s in rate.counters() if s.name == "rest").blocked_for == 900
+    rest = next(s for s in rate.counters() if s.name == "rest")
+    assert (rest.blocked_for, rest.blocked_by) == (900, "EGeneral:Temporary lockout")
     assert await rate.acquire("Balance") >= 900
 
 
