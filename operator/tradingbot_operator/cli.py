@@ -8,8 +8,9 @@ import logging
 import os
 import sys
 
-import aiohttp
 import kopf
+
+from tradingbot_operator.reconciler.errors import unavailable
 
 
 class _QuietWakeups(logging.Filter):
@@ -19,22 +20,14 @@ class _QuietWakeups(logging.Filter):
         return not str(record.msg).startswith(("Handler 'wake_", "Handler 'probe_"))
 
 
-# What an API server outage looks like from the client: refused or reset connections, a response cut off
-# mid-body, a timeout. kopf retries all of them (its throttler logs "Throttling for N seconds due to an
-# unexpected error: <repr>"), so the message is the whole story; the traceback is noise in an expected outage.
-TRANSIENT_API_ERRORS: tuple[type[BaseException], ...] = (
-    aiohttp.ClientConnectionError,
-    aiohttp.ClientPayloadError,
-    ConnectionError,
-    TimeoutError,
-)
-
-
 class _TransientErrorsInOneLine(logging.Filter):
-    """Keep a record caused by a transient API error, without its traceback (the message names the error)."""
+    """Keep a record caused by the API server being away, without its traceback.
+
+    kopf retries such errors itself and its message names the error ("Throttling for N seconds due to an
+    unexpected error: <repr>"); in an expected outage the traceback is noise. Bugs keep theirs."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], TRANSIENT_API_ERRORS):
+        if record.exc_info and record.exc_info[1] is not None and unavailable(record.exc_info[1]) is not None:
             record.exc_info = None
             record.exc_text = None
         return True

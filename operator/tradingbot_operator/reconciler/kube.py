@@ -6,11 +6,12 @@ is a no-op on the server too. Secrets are only ever read as metadata: the operat
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kubernetes_asyncio import client, config
@@ -41,11 +42,26 @@ def _path(kind: str, namespace: str, name: str | None = None) -> str:
     return f"{base}/{name}" if name else base
 
 
+# Every call has a deadline: without one (the client's default) a request the API server never answers holds
+# its connection forever, and once the pool's 100 are held every reconcile waits for good.
+REQUEST_TIMEOUT = 30.0
+# Requests in flight at once. Bots reconcile concurrently; a hundred starting together would otherwise send
+# hundreds of applies at once, and an API server on two cores answers a burst like that with 504s (Services:
+# the ClusterIP allocator) instead of more throughput. client-go's controllers pace themselves the same way.
+MAX_IN_FLIGHT = 32
+
+
 @dataclass
 class Kube:
     """A thin async API facade the reconciler uses; one instance per operator process."""
 
     api: client.ApiClient
+    timeout: float = REQUEST_TIMEOUT
+    max_in_flight: int = MAX_IN_FLIGHT
+    _gate: asyncio.Semaphore = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._gate = asyncio.Semaphore(self.max_in_flight)
 
     @classmethod
     async def connect(cls) -> Kube:
@@ -68,16 +84,18 @@ class Kube:
         content_type: str = "application/json",
         accept: str = "application/json",
     ) -> Any:
-        return await self.api.call_api(
-            path,
-            method,
-            query_params=query or [],
-            body=body,
-            header_params={"Content-Type": content_type, "Accept": accept},
-            response_types_map=_JSON,
-            auth_settings=["BearerToken"],
-            _return_http_data_only=True,
-        )
+        async with self._gate:
+            return await self.api.call_api(
+                path,
+                method,
+                query_params=query or [],
+                body=body,
+                header_params={"Content-Type": content_type, "Accept": accept},
+                response_types_map=_JSON,
+                auth_settings=["BearerToken"],
+                _return_http_data_only=True,
+                _request_timeout=self.timeout,
+            )
 
     async def apply(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         """Server-side apply (create or patch) under the operator's field manager."""
