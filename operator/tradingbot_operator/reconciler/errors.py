@@ -12,6 +12,13 @@ from kubernetes_asyncio.client.exceptions import ApiException
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
+class BotGone(Exception):
+    """The TradingBot itself no longer exists (its status patch found nothing): its reconcile loop ends.
+
+    kopf normally stops a bot's daemon when it sees the deletion, but it can miss it (a watched namespace
+    it stopped watching while being deleted, a finalizer removed by hand)."""
+
+
 def unavailable(error: BaseException) -> str | None:
     """A one-line description when `error` means the API server is unreachable or overloaded, else None."""
     if isinstance(error, ApiException):

@@ -21,7 +21,7 @@ from tradingbot_operator.api.constants import Labels
 from tradingbot_operator.planner.observed import from_deployment, from_pod
 from tradingbot_operator.reconciler.alerting import WebhookSink
 from tradingbot_operator.reconciler.context import BotKey, OperatorContext
-from tradingbot_operator.reconciler.errors import unavailable
+from tradingbot_operator.reconciler.errors import BotGone, unavailable
 from tradingbot_operator.reconciler.kube import Kube
 from tradingbot_operator.reconciler.reconcile import ApplyFailed, reconcile
 
@@ -135,6 +135,10 @@ async def _reconcile_loop(
             plan = await reconcile(
                 ctx, body, list(deployments.get(key, [])), list(pods.get(key, [])), deleting=deleting
             )
+        except BotGone:
+            logger.info("%s/%s no longer exists; its reconcile loop ends", *key)
+            ctx.drop(key)
+            return
         except ApplyFailed as error:
             logger.error("%s; retrying in %.0fs", error, backoff)
             timeout, backoff = backoff, min(backoff * 2, 60.0)

@@ -18,6 +18,7 @@ from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from tradingbot_operator.api import constants as c
+from tradingbot_operator.reconciler.errors import BotGone
 
 log = logging.getLogger(__name__)
 
@@ -168,9 +169,14 @@ class Kube:
     async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         """Replace the whole status (merge patch with every list complete); the operator is its only writer."""
         path = f"/apis/{c.GROUP}/{c.VERSION}/namespaces/{namespace}/{c.PLURAL}/{name}/status"
-        await self._call(
-            "PATCH", path, body={"status": dict(status)}, content_type="application/merge-patch+json"
-        )
+        try:
+            await self._call(
+                "PATCH", path, body={"status": dict(status)}, content_type="application/merge-patch+json"
+            )
+        except ApiException as error:
+            if error.status == 404:
+                raise BotGone(f"{namespace}/{name}") from None
+            raise
 
     async def remove_annotation(self, namespace: str, name: str, key: str) -> None:
         path = f"/apis/{c.GROUP}/{c.VERSION}/namespaces/{namespace}/{c.PLURAL}/{name}"

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from kubernetes_asyncio import client
 
-from tradingbot_operator.reconciler.errors import unavailable
+from tradingbot_operator.reconciler.errors import BotGone, unavailable
 from tradingbot_operator.reconciler.kube import Kube
 
 
@@ -34,11 +34,19 @@ class Server:
         return web.json_response({"kind": "Service", "metadata": {"name": request.match_info["name"]}})
 
 
+async def _not_found(_: web.Request) -> web.Response:
+    return web.json_response({"kind": "Status", "reason": "NotFound", "code": 404}, status=404)
+
+
 @pytest.fixture
 async def served() -> AsyncIterator[tuple[Server, str]]:
     server = Server()
     app = web.Application()
     app.router.add_patch("/api/v1/namespaces/{namespace}/services/{name}", server.apply)
+    app.router.add_patch(
+        "/apis/tradingbot.dev/v1alpha1/namespaces/{namespace}/tradingbots/{name}/status",
+        _not_found,
+    )
     runner = web.AppRunner(app, shutdown_timeout=0.1)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -83,3 +91,13 @@ async def test_no_more_than_max_in_flight_requests_are_outstanding(served: tuple
         await kube.close()
     assert server.answered == 60
     assert server.most_in_flight == 4
+
+
+async def test_a_status_patch_that_finds_no_bot_says_the_bot_is_gone(served: tuple[Server, str]) -> None:
+    _, url = served
+    kube = _kube(url)
+    try:
+        with pytest.raises(BotGone, match="bots/b0"):
+            await kube.patch_status("bots", "b0", {"phase": "Running"})
+    finally:
+        await kube.close()

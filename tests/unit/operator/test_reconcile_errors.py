@@ -14,7 +14,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from tradingbot_operator.planner.bot import Plan
 from tradingbot_operator.reconciler import handlers
 from tradingbot_operator.reconciler.context import OperatorContext
-from tradingbot_operator.reconciler.errors import unavailable
+from tradingbot_operator.reconciler.errors import BotGone, unavailable
 
 
 @pytest.mark.parametrize(
@@ -86,3 +86,27 @@ async def test_a_bug_keeps_its_traceback(
         await _loop_once_failing(monkeypatch, KeyError("status"))
     [record] = [r for r in caplog.records if r.name == "tradingbot.test"]
     assert record.levelno == logging.ERROR and record.exc_info is not None
+
+
+async def test_a_bot_that_no_longer_exists_ends_its_loop_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """kopf may miss a deletion (a namespace it stopped watching); the daemon must not retry a 404 forever."""
+    calls: list[int] = []
+
+    async def reconcile(*_: Any, **__: Any) -> Plan:
+        calls.append(1)
+        raise BotGone("ns/b")
+
+    monkeypatch.setattr(handlers, "reconcile", reconcile)
+    ctx = OperatorContext(kube=None, image="img")  # type: ignore[arg-type]
+    ctx.statuses[("ns", "b")] = {}
+    logger = logging.getLogger("tradingbot.test")
+    with caplog.at_level(logging.INFO, logger="tradingbot.test"):
+        await asyncio.wait_for(
+            handlers._reconcile_loop(ctx, _body(), {}, {}, logger, deleting=False), timeout=10
+        )
+    assert calls == [1]
+    [record] = [r for r in caplog.records if r.name == "tradingbot.test"]
+    assert record.getMessage() == "ns/b no longer exists; its reconcile loop ends" and record.exc_info is None
+    assert ("ns", "b") not in ctx.statuses
