@@ -28,7 +28,7 @@ def test_a_lost_balances_update_is_reported_as_drift_and_repaired(rig_factory: C
 
     try:
         drift = wait_until(
-            lambda: rig.section()["drift"]["last"], timeout=30, what="the drift to be confirmed and reported"
+            lambda: rig.section()["drift"]["last"], timeout=60, what="the drift to be confirmed and reported"
         )
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{rig.manager.log_text()[-6000:]}") from None
