@@ -82,12 +82,14 @@ def _own(
     # now has failed: act on it at once. A pod never seen Ready may just be a stale index entry, so for those
     # the Deployment's controller decides (no false alarm, at the price of its propagation delay).
     # The Deployment's count may be stale and include pods known to have failed, so it can vouch only for
-    # what it counts beyond the pods already known ready or failed.
+    # what it counts beyond the pods already known ready or failed: unproven pods, and pods the pod watch has
+    # not delivered yet (a scale-up the Deployment already counts Ready would otherwise read 0/N, a restart).
     live = [p for p in pods if not p.terminating]
     ready = sum(1 for p in live if p.ready)
     failed = sum(1 for p in live if not p.ready and p.was_ready)
     unproven = sum(1 for p in live if not p.ready and not p.was_ready)
-    ready += min(unproven, max(0, deployment.ready_replicas - ready - failed))
+    not_indexed = max(0, deployment.replicas - len(live))
+    ready += min(unproven + not_indexed, max(0, deployment.ready_replicas - ready - failed))
     why = next((f" (pod {p.name}: {p.not_ready_why})" for p in live if not p.ready and p.not_ready_why), "")
     if verdict.state is ComponentState.STARTING and not started and ready < wanted:
         return Assessment(Health.UNKNOWN, "Starting", f"{ready}/{wanted} pods ready{why}")

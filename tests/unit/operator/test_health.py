@@ -51,6 +51,25 @@ def test_a_stale_pod_index_alone_does_not_raise_an_alarm() -> None:
     assert evaluate(world)["auth"].health is Health.HEALTHY
 
 
+def test_a_pod_the_pod_watch_has_not_delivered_yet_is_vouched_for_by_its_deployment() -> None:
+    """Found by the safe-mode e2e test: the trader scaled back to 1, its Deployment reported the new pod Ready
+    before the pod watch delivered it, and the operator read 0/1 and restarted a healthy trader."""
+    world = running_world()
+    world.pods["trader"] = ()
+    assert world.deployments["trader"].ready_replicas == world.deployments["trader"].replicas == 1
+    assert evaluate(world)["trader"].health is Health.HEALTHY
+
+
+def test_a_deployment_that_counts_fewer_ready_than_it_wants_is_not_vouched_beyond_its_count() -> None:
+    world = running_world()
+    world.pods["trader"] = ()
+    world.deployments["trader"] = replace(world.deployments["trader"], ready_replicas=0, available_replicas=0)
+    assert (evaluate(world)["trader"].health, evaluate(world)["trader"].reason) == (
+        Health.UNHEALTHY,
+        "NotReady",
+    )
+
+
 def test_a_pod_seen_ready_that_turns_not_ready_is_unhealthy_before_its_deployment_catches_up() -> None:
     world = running_world()
     world.pods["auth"] = tuple(replace(p, ready=False, was_ready=True) for p in world.pods["auth"])
