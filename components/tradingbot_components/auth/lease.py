@@ -15,19 +15,25 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from kubernetes_asyncio import client
-from kubernetes_asyncio.client.exceptions import ApiException
+from typing import TYPE_CHECKING, Any
 
 from tradingbot_components.auth.holder import HolderConflict, LostCallback
-from tradingbot_components.config.kube import api_client
+from tradingbot_components.config.kube import ClientFactory, api_client
 from tradingbot_components.runtime.invocation import describe_error
+
+# kubernetes_asyncio is imported where the API is called (as in config/kube.py): about a second of CPU at import.
+if TYPE_CHECKING:
+    from kubernetes_asyncio import client
 
 log = logging.getLogger(__name__)
 
-ClientFactory = Callable[[], Awaitable[client.ApiClient]]
-CoordinationFactory = Callable[[client.ApiClient], Any]  # -> a CoordinationV1Api (or a test double)
+CoordinationFactory = Callable[["client.ApiClient"], Any]  # -> a CoordinationV1Api (or a test double)
+
+
+def coordination_api(api: client.ApiClient) -> Any:
+    from kubernetes_asyncio import client
+
+    return client.CoordinationV1Api(api)
 
 
 def lease_name(key_id: str) -> str:
@@ -103,7 +109,7 @@ class KubeLeaseHolder:
         *,
         duration: int = 15,
         factory: ClientFactory = api_client,
-        coordination: CoordinationFactory = client.CoordinationV1Api,
+        coordination: CoordinationFactory = coordination_api,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_lost: LostCallback | None = None,
@@ -134,6 +140,8 @@ class KubeLeaseHolder:
         return self._coordination(self._api_client)
 
     async def _read(self) -> LeaseView | None:
+        from kubernetes_asyncio.client.exceptions import ApiException
+
         api = await self._api()
         try:
             return view_of(await api.read_namespaced_lease(self.name, self.namespace))
@@ -174,6 +182,8 @@ class KubeLeaseHolder:
         return decision
 
     async def _claim(self) -> LeaseDecision:
+        from kubernetes_asyncio.client.exceptions import ApiException
+
         for _ in range(3):
             try:
                 return await self._claim_once()

@@ -11,23 +11,29 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
-
-from kubernetes_asyncio import client, config
+from typing import TYPE_CHECKING
 
 from tradingbot_components.runtime.backoff import backoff_delay
 from tradingbot_components.runtime.invocation import describe_error
 from tradingbot_components.runtime.tasks import cancel_and_wait
 
+# kubernetes_asyncio is imported where the API is called, not at module level: the import costs about a second of
+# CPU, and a component outside Kubernetes (`tradingbot run`, the integration tests) never calls the API.
+if TYPE_CHECKING:
+    from kubernetes_asyncio import client
+
 GENERATION_ANNOTATION = "tradingbot.dev/config-generation"
 NOT_READY_ANNOTATION = "tradingbot.dev/not-ready"
 log = logging.getLogger(__name__)
 
-ClientFactory = Callable[[], Awaitable[client.ApiClient]]
+ClientFactory = Callable[[], Awaitable["client.ApiClient"]]
 
 
 async def api_client(environ: Mapping[str, str] | None = None) -> client.ApiClient:
     """In a pod (KUBERNETES_SERVICE_HOST set) the service account; elsewhere the kubeconfig in $KUBECONFIG
     (or ~/.kube/config). Each caller owns (and closes) its client; nothing global is configured."""
+    from kubernetes_asyncio import client, config
+
     env = os.environ if environ is None else environ
     configuration = client.Configuration()
     if env.get("KUBERNETES_SERVICE_HOST"):
@@ -117,6 +123,8 @@ class PodReporter:
         return changes
 
     async def _run(self) -> None:
+        from kubernetes_asyncio import client
+
         api: client.ApiClient | None = None
         failures = 0
         try:

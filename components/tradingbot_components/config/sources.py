@@ -12,16 +12,19 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from kubernetes_asyncio import client, watch
-from kubernetes_asyncio.client.exceptions import ApiException
 
 from tradingbot_components.config.kube import ClientFactory, api_client, parse_generation
 from tradingbot_components.runtime.backoff import backoff_delay
 from tradingbot_components.runtime.invocation import describe_error
 from tradingbot_components.runtime.tasks import cancel_and_wait
+
+# kubernetes_asyncio is imported where the API is called, not at module level: the import costs about a second of
+# CPU, and a component outside Kubernetes (`tradingbot run`, the integration tests) never calls the API.
+if TYPE_CHECKING:
+    from kubernetes_asyncio import client
 
 log = logging.getLogger(__name__)
 CONFIG_KEY = "config.json"
@@ -215,6 +218,8 @@ class ConfigMapSource:
             self._api = None
 
     async def _core(self) -> client.CoreV1Api:
+        from kubernetes_asyncio import client
+
         if self._api is None:
             self._api = await self._factory()
         return client.CoreV1Api(self._api)
@@ -232,6 +237,8 @@ class ConfigMapSource:
         return found, listing.metadata.resource_version
 
     async def _run(self) -> None:
+        from kubernetes_asyncio.client.exceptions import ApiException
+
         failures = 0
         while True:
             try:
@@ -256,6 +263,8 @@ class ConfigMapSource:
 
     async def _watch(self, version: str) -> str:
         """Stream events from `version` until the server ends the watch; returns where to resume."""
+        from kubernetes_asyncio import watch
+
         core = await self._core()
         stream = watch.Watch()
         try:
