@@ -12,7 +12,7 @@ ACTIONLINT = $(CACHE)/actionlint-v$(shell sed -n 's/^ACTIONLINT_VERSION=//p' hac
 KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
 PYTEST_ARGS ?=
 
-.PHONY: help setup binaries node postgres image image-name test-realnode cluster-up cluster-down cluster-status lint fmt test chaos audit test-unit test-e2e demo crds run-operator bench clean
+.PHONY: help setup binaries node node-deps node-binaries test-go-builds test-host-deps postgres image image-name test-realnode cluster-up cluster-down cluster-status lint fmt test chaos audit test-unit test-e2e demo crds run-operator bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -30,10 +30,15 @@ binaries: ## build (or reuse from ~/.cache/tradingbot) the control-plane binarie
 	hack/build-binaries.sh
 
 # Only where a real node can run: elsewhere building its parts would be wasted minutes.
-node: ## install (apt) and build what the real node needs; root Linux only, elsewhere says why and does nothing
-	@if [ "$$(uname -s)" = Linux ] && [ "$$(id -u)" = 0 ] && [ "$${TRADINGBOT_REAL_NODE:-auto}" != 0 ]; then \
-	  hack/install-node-deps.sh && hack/build-binaries.sh node >/dev/null; \
-	else echo "real node: skipped (needs root on Linux; TRADINGBOT_REAL_NODE=$${TRADINGBOT_REAL_NODE:-auto})"; fi
+REAL_NODE_HERE = [ "$$(uname -s)" = Linux ] && [ "$$(id -u)" = 0 ] && [ "$${TRADINGBOT_REAL_NODE:-auto}" != 0 ]
+REAL_NODE_SKIPPED = echo "real node: skipped (needs root on Linux; TRADINGBOT_REAL_NODE=$${TRADINGBOT_REAL_NODE:-auto})"
+node: node-deps node-binaries ## install (apt) and build what the real node needs; root Linux only, elsewhere says why and does nothing
+
+node-deps:
+	@if $(REAL_NODE_HERE); then hack/install-node-deps.sh; else $(REAL_NODE_SKIPPED); fi
+
+node-binaries:
+	@if $(REAL_NODE_HERE); then hack/build-binaries.sh node >/dev/null; else $(REAL_NODE_SKIPPED); fi
 
 # The storage tests start their own PostgreSQL from these binaries; a check of well under a second when present.
 postgres: ## install PostgreSQL for the storage tests (apt, as root; elsewhere says why and does nothing)
@@ -76,9 +81,18 @@ test-realnode: setup ## real-pod e2e tests: on the local real node, or on the cl
 image-name: ## print the image name the chart and the operator default to (what `make image` builds)
 	@sed -n 's/^DEFAULT_IMAGE = "\(.*\)"$$/\1/p' operator/tradingbot_operator/api/constants.py
 
-test: setup binaries node postgres lint ## everything CI runs: lint, then all tests on a local cluster it starts and stops
+# The builds run in the background while the tests that need nothing built run (hack/run-tests.sh --prepare).
+test: setup postgres lint ## everything CI runs: lint, then all tests on a local cluster it starts and stops
+	hack/run-tests.sh --prepare $(PYTEST_ARGS)
+
+# What the e2e tests need, in two chains side by side (-j2): the Go builds, one at a time as they share Go's build
+# cache (two at once would compile the same packages twice), and beside them the apt installs and the image
+# build, which mostly wait on the network and the disk.
+test-go-builds: binaries
+	@$(MAKE) --no-print-directory node-binaries
+
+test-host-deps: node-deps
 	hack/image.sh build --if-possible >/dev/null
-	hack/run-tests.sh $(PYTEST_ARGS)
 
 # The reliability tests run CI-sized in `make test`; --chaos runs their long forms (docs/reliability.md).
 chaos: setup binaries ## long forms of the reliability tests: >= 20 operator kills, 2000 fuzzed manifests, a 90 s apiserver outage, 600 s of exchange chaos while the bot trades

@@ -1,4 +1,4 @@
-"""Shared pytest wiring: markers by folder, and the session-wide local control plane for e2e tests."""
+"""Shared pytest wiring: markers by folder, test order, and the session-wide local control plane for e2e tests."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from tests.support import cluster as local_cluster
 from tests.support.cluster import LocalCluster
 from tests.support.operator import install_crd
+from tests.support.prepared import PreparationFailed, wait_until_prepared
 from tests.support.session_report import record_cluster_up, register_session_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,10 +42,40 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
         if item.get_closest_marker("chaos") and not long_form:
             item.add_marker(pytest.mark.skip(reason="long form only: make chaos (pytest --chaos)"))
+    # What needs nothing built first, so it runs while `make test` builds the rest (tests/support/prepared.py);
+    # a stable sort, so each module's tests stay together in their order.
+    items.sort(key=needs_built_parts)
+
+
+def needs_built_parts(item: pytest.Item) -> bool:
+    return item.get_closest_marker("e2e") is not None or "prepared" in getattr(item, "fixturenames", ())
 
 
 @pytest.fixture(scope="session")
-def cluster(pytestconfig: pytest.Config) -> Iterator[local_cluster.LocalCluster]:
+def prepared(pytestconfig: pytest.Config) -> None:
+    """The cluster's binaries and the image: waits for `make test`'s background builds where they still run."""
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+    reporter = pytestconfig.pluginmanager.getplugin("terminalreporter")
+
+    def say(line: str) -> None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(line)
+
+    try:
+        wait_until_prepared(say)
+    except PreparationFailed as failed:
+        pytest.fail(str(failed), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _e2e_after_the_builds(request: pytest.FixtureRequest) -> None:
+    """Every e2e test needs what the builds make, whether or not it goes through the `cluster` fixture."""
+    if request.node.get_closest_marker("e2e"):
+        request.getfixturevalue("prepared")
+
+
+@pytest.fixture(scope="session")
+def cluster(pytestconfig: pytest.Config, prepared: None) -> Iterator[local_cluster.LocalCluster]:
     """The checkout's control plane in .cluster/: reused when it is up, otherwise started and stopped here."""
     state_dir = Path(os.environ.get("TRADINGBOT_CLUSTER_DIR", ROOT / ".cluster"))
     if local_cluster.is_running(state_dir):

@@ -37,8 +37,8 @@ def _instruction(stage: str, keyword: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def image() -> Iterator[tuple[dict[str, Any], tarfile.TarFile]]:
-    """The archive's image config, and its one layer as a tar stream."""
+def image(prepared: None) -> Iterator[tuple[dict[str, Any], tarfile.TarFile]]:
+    """The archive's image config, and its one layer as a tar stream (after `make test`'s build of it)."""
     if not ARCHIVE.exists():
         pytest.skip(f"no image archive at {ARCHIVE}: run 'make image'")
     stamp = stamp_path(ARCHIVE)

@@ -1,0 +1,74 @@
+"""Waiting for what `make test` builds while the first tests run.
+
+On a cold machine the cluster's binaries and the image take longer to build than the unit and integration tests
+take to run, and neither needs the other: `hack/run-tests.sh --prepare` starts the builds in the background (at a
+lower CPU priority than the tests) and names, in the environment, the file their exit code lands in and their log.
+The tests are ordered so that those needing nothing built run first (see tests/conftest.py); the first fixture
+that needs a built part (the local cluster, the image) waits here, reporting progress, and fails with the end of
+the build log if the builds failed. Without `--prepare` (make test-e2e, a bare pytest) there is nothing to wait for.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+DONE_ENV = "TRADINGBOT_PREPARE_DONE"  # the file the background builds' exit code is written to when they end
+LOG_ENV = "TRADINGBOT_PREPARE_LOG"  # their output
+PROGRESS_EVERY = 30.0  # seconds between progress lines while waiting
+LOG_TAIL_LINES = 30
+
+
+class PreparationFailed(RuntimeError):
+    """The background builds ended with an error; the message holds the end of their log."""
+
+
+def wait_until_prepared(
+    say: Callable[[str], None],
+    *,
+    poll: float = 1.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Return once the background builds have succeeded (at once when none were started); `say` gets a line on
+    entry and every PROGRESS_EVERY seconds with the log's last line. Raises PreparationFailed if they failed."""
+    done_path = os.environ.get(DONE_ENV)
+    if not done_path:
+        return
+    done, log = Path(done_path), Path(os.environ.get(LOG_ENV, ""))
+    started = clock()
+    next_report = started
+    while (code := _exit_code(done)) is None:
+        now = clock()
+        if now >= next_report:
+            say(f"waiting for the background builds ({now - started:.0f}s): {_last_line(log)}  (log: {log})")
+            next_report = now + PROGRESS_EVERY
+        sleep(poll)
+    if code != 0:
+        raise PreparationFailed(
+            f"the background builds failed (exit code {code}); the end of {log}:\n{_tail(log, LOG_TAIL_LINES)}"
+        )
+    if clock() > started + poll:
+        say(f"background builds done after waiting {clock() - started:.0f}s")
+
+
+def _exit_code(done: Path) -> int | None:
+    try:
+        text = done.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return int(text) if text else None  # written to a temporary name and renamed, so never half-written
+
+
+def _last_line(log: Path) -> str:
+    lines = _tail(log, 1)
+    return lines or "(no output yet)"
+
+
+def _tail(log: Path, count: int) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-count:])
+    except OSError:
+        return "(no log)"
