@@ -139,7 +139,7 @@ build_etcd() {
   echo "etcd=$dest"
 }
 
-# kwok and helm have no replace directives, so plain `go install` works.
+# Tools built on their own (local-path, actionlint): no replace directives, so plain `go install` works.
 build_installable() {
   local name="$1" version="$2" pkg="$3" ldflags="${4:-}"
   local dest="$CACHE/$name-v$version"
@@ -151,10 +151,107 @@ build_installable() {
   echo "$name=$dest"
 }
 
-build_kwok() {
-  build_installable kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "-X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK_VERSION"
-  # Since v0.8 kwok loads no default stages: assemble the release's own "fast" set (node initialize,
-  # lease heartbeat, pod ready/complete/delete) from the module into stages.yaml next to the binary.
+# --- kwok, helm, containerd, CoreDNS: one module --------------------------------------------------
+# Each of these pins its own client-go, grpc, protobuf, OpenTelemetry... Built separately, a cold build compiled
+# those shared packages four times over. Required together by one wrapper module, minimal version selection gives
+# each shared dependency one version (the newest any of them asks for), so Go's build cache compiles it once;
+# each tool still builds at its pinned release (containerd 2.x: Kubernetes 1.36 needs it, Debian's 1.6 is too old).
+# The same module, tags and -trimpath are used whichever subset is built, so a later `make node` reuses what
+# `make binaries` compiled. Cold, on 2 cores: 5.9 min and 10.8 CPU-minutes for the four (docs/development.md).
+SHARED_TOOLS=(kwok helm containerd coredns)
+SHARED_TAGS="no_btrfs no_devmapper no_zfs"  # containerd's graph drivers that need cgo; no effect on the others
+shared_version() {
+  case "$1" in
+    kwok) echo "$KWOK_VERSION" ;; helm) echo "$HELM_VERSION" ;; containerd) echo "$CONTAINERD_VERSION" ;;
+    coredns) echo "$COREDNS_VERSION" ;;
+  esac
+}
+shared_module_path() {
+  case "$1" in
+    kwok) echo sigs.k8s.io/kwok ;; helm) echo helm.sh/helm/v3 ;; containerd) echo github.com/containerd/containerd/v2 ;;
+    coredns) echo github.com/coredns/coredns ;;
+  esac
+}
+# The packages to build; CoreDNS is our own main with the few plugins a cluster DNS needs (hack/node/coredns):
+# the release's main links every plugin, cloud DNS providers included.
+shared_packages() {
+  local c=github.com/containerd/containerd/v2/cmd
+  case "$1" in
+    kwok) echo sigs.k8s.io/kwok/cmd/kwok ;; helm) echo helm.sh/helm/v3/cmd/helm ;;
+    containerd) echo "$c/containerd $c/containerd-shim-runc-v2 $c/ctr" ;;
+    coredns) echo ./coredns ;;
+  esac
+}
+shared_binaries() {
+  case "$1" in containerd) echo containerd containerd-shim-runc-v2 ctr ;; *) echo "$1" ;; esac
+}
+shared_cached() {
+  local b dest; dest="$CACHE/$1-v$(shared_version "$1")"
+  for b in $(shared_binaries "$1"); do [ -x "$dest/$b" ] || return 1; done
+}
+
+# The wrapper module (go.mod, go.sum, CoreDNS's main), resolved once per set of versions and kept in the cache.
+shared_module() {
+  local key dir tmp t p mods=() imports=""
+  key="$( { for t in "${SHARED_TOOLS[@]}"; do echo "$t $(shared_version "$t")"; done
+            cat "$HACK/node/coredns/main.go"; } | sha256sum | cut -c1-12)"
+  dir="$CACHE/modules/shared-tools-$key"
+  [ -s "$dir/go.sum" ] && { echo "$dir"; return; }
+  tmp="$dir.partial"; rm -rf "$tmp"; mkdir -p "$tmp/coredns"
+  (cd "$tmp" && "$GO_CMD" mod init local.invalid/shared-tools >/dev/null 2>&1)
+  cp "$HACK/node/coredns/main.go" "$tmp/coredns/main.go"
+  for t in "${SHARED_TOOLS[@]}"; do
+    mods+=("$(shared_module_path "$t")@v$(shared_version "$t")")
+    for p in $(shared_packages "$t"); do
+      if [ "${p#./}" = "$p" ]; then imports+=$'\t_ "'"$p"$'"\n'; fi
+    done
+  done
+  # Records the tools' main packages as the module's imports, so `go mod tidy` keeps what they need.
+  printf '//go:build tools\n\npackage tools\n\nimport (\n%s)\n' "$imports" >"$tmp/tools.go"
+  with_progress "shared tools: module download" bash -c "cd '$tmp' && '$GO_CMD' get ${mods[*]} && '$GO_CMD' mod tidy"
+  finish "$tmp" "$dir"
+  echo "$dir"
+}
+
+# build_shared TOOL...: the ones not cached yet, in one `go build` (both cores busy across them).
+build_shared() {
+  local missing=() pkgs=() t b mod out part ldf="-s -w"
+  for t in "$@"; do
+    if shared_cached "$t"; then log "$t v$(shared_version "$t"): cached"; else missing+=("$t"); read -ra b <<<"$(shared_packages "$t")"; pkgs+=("${b[@]}"); fi
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "${missing[*]}: building in one module (a cold build of all four takes about 6 minutes on 2 cores)"
+    mod="$(shared_module)"
+    ldf+=" -X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK_VERSION -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION"
+    ldf+=" -X github.com/containerd/containerd/v2/version.Version=v$CONTAINERD_VERSION"
+    out="$CACHE/shared-tools.partial"; rm -rf "$out"; mkdir -p "$out"
+    with_progress "${missing[*]}: compile" bash -c "cd '$mod' && '$GO_CMD' build -trimpath -tags '$SHARED_TAGS' -ldflags='$ldf' -o '$out/' ${pkgs[*]}"
+    for t in "${missing[@]}"; do
+      part="$CACHE/$t-v$(shared_version "$t").partial"; rm -rf "$part"; mkdir -p "$part"
+      for b in $(shared_binaries "$t"); do mv "$out/$b" "$part/$b"; done
+      case "$t" in
+        containerd) "$part/containerd" --version | grep -q "v$CONTAINERD_VERSION" || die "containerd does not report v$CONTAINERD_VERSION" ;;
+        coredns) "$part/coredns" -version | grep -q "$COREDNS_VERSION" || die "coredns does not report $COREDNS_VERSION" ;;
+        helm) "$part/helm" version --short | grep -q "v$HELM_VERSION" || die "helm does not report v$HELM_VERSION" ;;
+      esac
+      finish "$part" "$CACHE/$t-v$(shared_version "$t")"
+    done
+    rm -rf "$out"
+  fi
+  for t in "$@"; do echo "$t=$CACHE/$t-v$(shared_version "$t")"; done
+  for t in "$@"; do [ "$t" != kwok ] || kwok_stages; done
+}
+
+# Rancher's local-path provisioner (the real node's volumes) stays on its own: it imports logrus under its old
+# capitalised path, which cannot share a build with the lower-case one the others use (and it is on client-go 0.30).
+build_local_path_provisioner() {
+  build_installable local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION" github.com/rancher/local-path-provisioner \
+    "-X main.VERSION=v$LOCAL_PATH_PROVISIONER_VERSION"
+}
+
+# Since v0.8 kwok loads no default stages: assemble the release's own "fast" set (node initialize, lease heartbeat,
+# pod ready/complete/delete) from the module into stages.yaml next to the binary.
+kwok_stages() {
   local dest="$CACHE/kwok-v$KWOK_VERSION"
   [ -s "$dest/stages.yaml" ] && return
   local dir mod
@@ -173,11 +270,6 @@ build_kwok() {
   mv "$dest/stages.yaml.partial" "$dest/stages.yaml"
   log "kwok: stages written to $dest/stages.yaml"
 }
-build_local_path_provisioner() {
-  build_installable local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION" github.com/rancher/local-path-provisioner \
-    "-X main.VERSION=v$LOCAL_PATH_PROVISIONER_VERSION"
-}
-build_helm() { build_installable helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION"; }
 
 # --- the real node (hack/node.sh) and actionlint ------------------------------------------------
 build_kubernetes_node() {
@@ -186,20 +278,6 @@ build_kubernetes_node() {
   log "kubernetes-node v$K8S_VERSION: building kubelet, kube-proxy (about a minute when the control plane was just built)"
   build_kubernetes_cmds "$dest" kubelet kube-proxy
   echo "kubernetes-node=$dest"
-}
-
-# Kubernetes 1.36 needs containerd 2.x (Debian's 1.6 is too old). The graph drivers that need cgo are left out.
-build_containerd() {
-  local dest="$CACHE/containerd-v$CONTAINERD_VERSION" pkg=github.com/containerd/containerd/v2
-  [ -x "$dest/containerd" ] && { log "containerd v$CONTAINERD_VERSION: cached"; echo "containerd=$dest"; return; }
-  log "containerd v$CONTAINERD_VERSION: building containerd, containerd-shim-runc-v2, ctr"
-  local out="$dest.partial"; rm -rf "$out"; mkdir -p "$out"
-  with_progress "containerd: install" env GOBIN="$out" "$GO_CMD" install -trimpath -tags "no_btrfs no_devmapper no_zfs" \
-    -ldflags="-s -w -X $pkg/version.Version=v$CONTAINERD_VERSION" \
-    "$pkg/cmd/containerd@v$CONTAINERD_VERSION" "$pkg/cmd/containerd-shim-runc-v2@v$CONTAINERD_VERSION" "$pkg/cmd/ctr@v$CONTAINERD_VERSION"
-  "$out/containerd" --version | grep -q "v$CONTAINERD_VERSION" || die "containerd does not report v$CONTAINERD_VERSION"
-  finish "$out" "$dest"
-  echo "containerd=$dest"
 }
 
 # Only what the node's CNI config uses: a bridge with host-local addresses, and loopback.
@@ -212,21 +290,6 @@ build_cni_plugins() {
     "$m/main/bridge@v$CNI_PLUGINS_VERSION" "$m/ipam/host-local@v$CNI_PLUGINS_VERSION" "$m/main/loopback@v$CNI_PLUGINS_VERSION"
   finish "$out" "$dest"
   echo "cni-plugins=$dest"
-}
-
-# CoreDNS with the few plugins a cluster DNS needs: a main of our own instead of the release's, which links
-# every plugin (cloud DNS providers included) and takes several times as long to download and compile.
-build_coredns() {
-  local dest="$CACHE/coredns-v$COREDNS_VERSION" m=github.com/coredns/coredns
-  [ -x "$dest/coredns" ] && { log "coredns v$COREDNS_VERSION: cached"; echo "coredns=$dest"; return; }
-  log "coredns v$COREDNS_VERSION: building (plugins: bind ready health errors log loadbalance cache kubernetes forward)"
-  local mod out="$dest.partial"; mod="$(new_module coredns)"; rm -rf "$out"; mkdir -p "$out"
-  cp "$HACK/node/coredns/main.go" "$mod/main.go"
-  with_progress "coredns: module download" bash -c "cd '$mod' && '$GO_CMD' get '$m@v$COREDNS_VERSION' && '$GO_CMD' mod tidy"
-  with_progress "coredns: compile" bash -c "cd '$mod' && '$GO_CMD' build -trimpath -ldflags='-s -w' -o '$out/coredns' ."
-  "$out/coredns" -version | grep -q "$COREDNS_VERSION" || die "coredns does not report $COREDNS_VERSION"
-  finish "$out" "$dest"; rm -rf "$mod"
-  echo "coredns=$dest"
 }
 
 # The pods' sandbox image (the registry's pause image is out of reach): hack/node/pause/main.go, alone in an
@@ -257,5 +320,12 @@ for t in "${@:-control-plane}"; do
   esac
 done
 start=$SECONDS
-for t in "${targets[@]}"; do "build_${t//-/_}"; done
+shared=()
+for t in "${targets[@]}"; do
+  case " ${SHARED_TOOLS[*]} " in
+    *" $t "*) shared+=("$t") ;;  # built together below
+    *) "build_${t//-/_}" ;;
+  esac
+done
+[ ${#shared[@]} -eq 0 ] || build_shared "${shared[@]}"
 log "${targets[*]}: ready in $((SECONDS - start))s (cache: $CACHE)"
