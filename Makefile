@@ -12,7 +12,7 @@ ACTIONLINT = $(CACHE)/actionlint-v$(shell sed -n 's/^ACTIONLINT_VERSION=//p' hac
 KUBECONFIG_LOCAL := $(CURDIR)/.cluster/kubeconfig
 PYTEST_ARGS ?=
 
-.PHONY: help setup binaries node node-deps node-binaries test-go-builds test-host-deps postgres image image-name test-realnode cluster-up cluster-down cluster-status lint fmt test chaos audit test-unit test-e2e demo crds run-operator bench clean
+.PHONY: help setup binaries node node-deps node-binaries test-host-deps postgres image image-name test-realnode cluster-up cluster-down cluster-status lint fmt test chaos audit test-unit test-e2e demo crds run-operator bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -81,16 +81,12 @@ test-realnode: setup ## real-pod e2e tests: on the local real node, or on the cl
 image-name: ## print the image name the chart and the operator default to (what `make image` builds)
 	@sed -n 's/^DEFAULT_IMAGE = "\(.*\)"$$/\1/p' operator/tradingbot_operator/api/constants.py
 
-# The builds run in the background while the tests that need nothing built run (hack/run-tests.sh --prepare).
+# The builds run in the background while the tests that need nothing built run (hack/run-tests.sh --prepare,
+# hack/prepare-tests.sh).
 test: setup postgres lint ## everything CI runs: lint, then all tests on a local cluster it starts and stops
 	hack/run-tests.sh --prepare $(PYTEST_ARGS)
 
-# What the e2e tests need, in two chains side by side (-j2): the Go builds, one at a time as they share Go's build
-# cache (two at once would compile the same packages twice), and beside them the apt installs and the image
-# build, which mostly wait on the network and the disk.
-test-go-builds: binaries
-	@$(MAKE) --no-print-directory node-binaries
-
+# The real node's Debian packages, then the image (which needs debootstrap from them).
 test-host-deps: node-deps
 	hack/image.sh build --if-possible >/dev/null
 

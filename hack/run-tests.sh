@@ -6,9 +6,9 @@
 #
 # usage: hack/run-tests.sh [--prepare] [PYTEST_ARGS...]
 #   --prepare  (make test) build what the e2e tests need - the cluster's binaries, the real node's, the image:
-#              `make test-go-builds test-host-deps` - in the background at a lower CPU priority, while the tests
-#              that need nothing built run first; the first test that needs them waits (tests/support/prepared.py).
-#              On a cold machine that overlaps most of the builds with the unit and integration tests.
+#              hack/prepare-tests.sh - in the background at a lower CPU priority, while the tests that need nothing
+#              built run first; a test that needs them waits for its stage (tests/support/prepared.py). On a cold
+#              machine that overlaps the builds with the unit, integration and kwok e2e tests.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 start=$SECONDS
@@ -26,16 +26,14 @@ if [ "${1:-}" = --prepare ]; then
   shift
   mkdir -p build
   prepare_log="$PWD/build/test-prepare.log"
-  prepare_done="$PWD/build/test-prepare.done"
-  rm -f "$prepare_done"
+  prepare_dir="$PWD/build/test-prepare"
+  rm -rf "$prepare_dir"
   echo "building the cluster's binaries and the image in the background (log: $prepare_log);" \
        "the tests that need nothing built run meanwhile"
-  # setsid: its own process group, so an interrupt stops all of it. The exit code lands in $prepare_done
-  # through a rename, so a reader never sees it half-written.
-  setsid bash -c 'nice -n 10 make --no-print-directory -j2 test-go-builds test-host-deps >"$1" 2>&1
-                  echo $? >"$2.partial" && mv "$2.partial" "$2"' _ "$prepare_log" "$prepare_done" &
+  # setsid: its own process group, so an interrupt stops all of it.
+  setsid nice -n 10 hack/prepare-tests.sh "$prepare_dir" >"$prepare_log" 2>&1 &
   prepare_pid=$!
-  export TRADINGBOT_PREPARE_DONE="$prepare_done" TRADINGBOT_PREPARE_LOG="$prepare_log"
+  export TRADINGBOT_PREPARE_DIR="$prepare_dir" TRADINGBOT_PREPARE_LOG="$prepare_log"
 fi
 
 TRADINGBOT_TEST_REPORT="$report" .venv/bin/python -m pytest "$@"
@@ -48,7 +46,7 @@ if [ -n "$prepare_pid" ]; then
   # short), and fail if they failed - the next run would need them.
   if kill -0 "$prepare_pid" 2>/dev/null; then echo "waiting for the background builds to finish (log: $prepare_log)"; fi
   wait "$prepare_pid"
-  prepared=$(cat "$prepare_done" 2>/dev/null || echo "?")
+  prepared=$(cat "$prepare_dir/all" 2>/dev/null || echo "?")
   if [ "$prepared" != 0 ]; then
     echo "the background builds failed (exit code $prepared); the end of $prepare_log:"
     tail -n 30 "$prepare_log"

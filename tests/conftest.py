@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import cluster as local_cluster
+from tests.support import prepared as prepared_stages
 from tests.support.cluster import LocalCluster
 from tests.support.operator import install_crd
 from tests.support.prepared import PreparationFailed, wait_until_prepared
@@ -42,47 +43,64 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
         if item.get_closest_marker("chaos") and not long_form:
             item.add_marker(pytest.mark.skip(reason="long form only: make chaos (pytest --chaos)"))
-    # What needs nothing built first, so it runs while `make test` builds the rest (tests/support/prepared.py);
-    # a stable sort, so each module's tests stay together in their order.
-    items.sort(key=needs_built_parts)
+    # Ordered by the build stage each test needs, so they run while `make test` builds the rest
+    # (tests/support/prepared.py); a stable sort, so each module's tests stay together in their order.
+    items.sort(key=build_stage_needed)
 
 
-def needs_built_parts(item: pytest.Item) -> bool:
-    return item.get_closest_marker("e2e") is not None or "prepared" in getattr(item, "fixturenames", ())
+def build_stage_needed(item: pytest.Item) -> int:
+    """0: nothing built; 1: the control plane (the kwok e2e tests); 2: everything (real pods, the image)."""
+    if "prepared" in getattr(item, "fixturenames", ()):
+        return 2
+    return 1 if item.get_closest_marker("e2e") is not None else 0
 
 
-@pytest.fixture(scope="session")
-def prepared(pytestconfig: pytest.Config) -> None:
-    """The cluster's binaries and the image: waits for `make test`'s background builds where they still run."""
-    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
-    reporter = pytestconfig.pluginmanager.getplugin("terminalreporter")
+def _wait_for(config: pytest.Config, stage: str) -> None:
+    capture = config.pluginmanager.getplugin("capturemanager")
+    reporter = config.pluginmanager.getplugin("terminalreporter")
 
     def say(line: str) -> None:
         with capture.global_and_fixture_disabled():
             reporter.write_line(line)
 
     try:
-        wait_until_prepared(say)
+        wait_until_prepared(say, stage)
     except PreparationFailed as failed:
         pytest.fail(str(failed), pytrace=False)
 
 
-@pytest.fixture(autouse=True)
-def _e2e_after_the_builds(request: pytest.FixtureRequest) -> None:
-    """Every e2e test needs what the builds make, whether or not it goes through the `cluster` fixture."""
-    if request.node.get_closest_marker("e2e"):
-        request.getfixturevalue("prepared")
+@pytest.fixture(scope="session")
+def control_plane_built(pytestconfig: pytest.Config) -> None:
+    """The control plane's binaries: waits for `make test`'s background builds where they still run."""
+    _wait_for(pytestconfig, prepared_stages.CONTROL_PLANE)
 
 
 @pytest.fixture(scope="session")
-def cluster(pytestconfig: pytest.Config, prepared: None) -> Iterator[local_cluster.LocalCluster]:
-    """The checkout's control plane in .cluster/: reused when it is up, otherwise started and stopped here."""
+def prepared(pytestconfig: pytest.Config) -> None:
+    """Everything `make test` builds (the real node's parts and the image too): waits where it still runs."""
+    _wait_for(pytestconfig, prepared_stages.ALL)
+
+
+@pytest.fixture(autouse=True)
+def _e2e_after_the_builds(request: pytest.FixtureRequest) -> None:
+    """Every e2e test needs the control plane's binaries, whether or not it goes through the `cluster` fixture."""
+    if request.node.get_closest_marker("e2e"):
+        request.getfixturevalue("control_plane_built")
+
+
+@pytest.fixture(scope="session")
+def cluster(pytestconfig: pytest.Config, control_plane_built: None) -> Iterator[local_cluster.LocalCluster]:
+    """The checkout's control plane in .cluster/: reused when it is up, otherwise started and stopped here.
+    Started while the real node's parts are still being built, it starts without the real node; the real-pod
+    tests, which run last, add it (tests/e2e/realnode/conftest.py)."""
     state_dir = Path(os.environ.get("TRADINGBOT_CLUSTER_DIR", ROOT / ".cluster"))
     if local_cluster.is_running(state_dir):
         record_cluster_up(pytestconfig)
         yield local_cluster.LocalCluster(state_dir)
         return
-    started = local_cluster.start(state_dir)
+    defer = prepared_stages.under_way(prepared_stages.ALL)
+    pytestconfig.stash[prepared_stages.REAL_NODE_DEFERRED] = defer
+    started = local_cluster.start(state_dir, real_node=not defer)
     record_cluster_up(pytestconfig)
     try:
         yield started

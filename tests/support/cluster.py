@@ -90,8 +90,10 @@ class LocalCluster:
             raise AssertionError(f"could not restart {process}; logs are in {self.state_dir / 'logs'}")
 
 
-def _script(action: str, state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TRADINGBOT_CLUSTER_DIR": str(state_dir)}
+def _script(
+    action: str, state_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **(env or {}), "TRADINGBOT_CLUSTER_DIR": str(state_dir)}
     return subprocess.run(
         [str(CLUSTER_SCRIPT), action, *args],
         env=env,
@@ -110,10 +112,18 @@ def is_running(state_dir: Path) -> bool:
     return result.returncode == 0
 
 
-def start(state_dir: Path) -> LocalCluster:
-    if _script("up", state_dir).returncode != 0:
+def start(state_dir: Path, *, real_node: bool = True) -> LocalCluster:
+    """Start the cluster; with real_node=False only the control plane and the kwok nodes (add_real_node later)."""
+    env = None if real_node else {"TRADINGBOT_REAL_NODE": "0"}
+    if _script("up", state_dir, env=env).returncode != 0:
         raise RuntimeError(f"could not start the local control plane; logs are in {state_dir / 'logs'}")
     return LocalCluster(state_dir)
+
+
+def add_real_node(state_dir: Path) -> None:
+    """Start the real node beside a running control plane (where it cannot run, node.skipped says why)."""
+    if _script("node-up", state_dir).returncode != 0:
+        raise RuntimeError(f"could not start the real node; logs are in {state_dir / 'logs'}")
 
 
 def stop(state_dir: Path) -> None:

@@ -7,8 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import needs_built_parts
-from tests.support.prepared import DONE_ENV, LOG_ENV, PreparationFailed, wait_until_prepared
+from tests.conftest import build_stage_needed
+from tests.support.prepared import (
+    ALL,
+    CONTROL_PLANE,
+    DIR_ENV,
+    LOG_ENV,
+    PreparationFailed,
+    under_way,
+    wait_until_prepared,
+)
 
 
 class FakeTime:
@@ -30,38 +38,47 @@ class FakeTime:
 
 @pytest.fixture
 def builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    done, log = tmp_path / "done", tmp_path / "prepare.log"
+    """The stage directory (nothing finished yet) and the log."""
+    log = tmp_path / "prepare.log"
     log.write_text("[build 10:00:00] kubernetes: compile: still working (20s)\n")
-    monkeypatch.setenv(DONE_ENV, str(done))
+    monkeypatch.setenv(DIR_ENV, str(tmp_path / "stages"))
     monkeypatch.setenv(LOG_ENV, str(log))
-    return done, log
+    (tmp_path / "stages").mkdir()
+    return tmp_path / "stages", log
 
 
 def test_nothing_to_wait_for_without_background_builds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(DONE_ENV, raising=False)
+    monkeypatch.delenv(DIR_ENV, raising=False)
     said: list[str] = []
     wait_until_prepared(said.append, sleep=lambda _: pytest.fail("must not wait"))
-    assert said == []
+    assert said == [] and not under_way()
+
+
+def test_each_stage_is_waited_for_on_its_own(builds: tuple[Path, Path]) -> None:
+    stages, _ = builds
+    (stages / CONTROL_PLANE).write_text("0\n")
+    wait_until_prepared(lambda _: None, CONTROL_PLANE, sleep=lambda _: pytest.fail("must not wait"))
+    assert not under_way(CONTROL_PLANE) and under_way(ALL)
 
 
 def test_waits_until_the_builds_succeed_reporting_progress_every_30_seconds(
     builds: tuple[Path, Path],
 ) -> None:
-    done, _ = builds
-    time = FakeTime(lambda n: done.write_text("0\n") if n == 75 else None)
+    stages, _ = builds
+    time = FakeTime(lambda n: (stages / ALL).write_text("0\n") if n == 75 else None)
     said: list[str] = []
     wait_until_prepared(said.append, clock=time.clock, sleep=time.sleep)
     assert time.sleeps == 75
     progress = [line for line in said if line.startswith("waiting")]
     assert len(progress) == 3  # at 0, 30 and 60 seconds
     assert "kubernetes: compile: still working" in progress[0] and "prepare.log" in progress[0]
-    assert said[-1] == "background builds done after waiting 75s"
+    assert said[-1] == "background builds' all stage done after waiting 75s"
 
 
 def test_failed_builds_fail_with_the_end_of_their_log(builds: tuple[Path, Path]) -> None:
-    done, log = builds
+    stages, log = builds
     log.write_text("".join(f"line {n}\n" for n in range(100)) + "error: containerd: compile failed\n")
-    done.write_text("2\n")
+    (stages / ALL).write_text("2\n")
     with pytest.raises(PreparationFailed) as failed:
         wait_until_prepared(lambda _: None)
     message = str(failed.value)
@@ -77,7 +94,8 @@ class Item:
         return object() if name == "e2e" and self.e2e else None
 
 
-def test_e2e_tests_and_tests_using_built_parts_run_after_the_rest() -> None:
-    assert needs_built_parts(Item(e2e=True))
-    assert needs_built_parts(Item(fixtures=("tmp_path", "prepared")))  # e.g. the image archive's checks
-    assert not needs_built_parts(Item(fixtures=("tmp_path",)))
+def test_tests_run_in_the_order_of_the_build_stage_they_need() -> None:
+    assert build_stage_needed(Item(fixtures=("tmp_path",))) == 0
+    assert build_stage_needed(Item(e2e=True, fixtures=("cluster", "control_plane_built"))) == 1
+    assert build_stage_needed(Item(e2e=True, fixtures=("real_cluster", "prepared"))) == 2  # real pods
+    assert build_stage_needed(Item(fixtures=("prepared",))) == 2  # e.g. the image archive's checks

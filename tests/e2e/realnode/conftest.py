@@ -21,19 +21,26 @@ import pytest
 from tests.e2e.chart.helm import Helm
 from tests.support import realnode
 from tests.support.bots import Bots
-from tests.support.cluster import LocalCluster
+from tests.support.cluster import LocalCluster, add_real_node
 from tests.support.operator import install_crd
+from tests.support.prepared import REAL_NODE_DEFERRED
 from tests.support.realnode import RealCluster
 from tests.support.waiting import wait_until
 
 
 @pytest.fixture(scope="session")
-def real_cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> RealCluster:
+def real_cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, prepared: None
+) -> RealCluster:
     external = realnode.external(tmp_path_factory.mktemp("realnode"))
     if external is not None:
         install_crd(external.cluster)
         return external
     cluster: LocalCluster = request.getfixturevalue("cluster")
+    if request.config.stash.get(REAL_NODE_DEFERRED, False):
+        # The cluster came up while the node's parts were still being built (make test); they are now.
+        request.config.stash[REAL_NODE_DEFERRED] = False
+        add_real_node(cluster.state_dir)
     found = realnode.local(cluster)
     if isinstance(found, str):
         pytest.skip(found)
