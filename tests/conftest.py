@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,7 @@ def build_stage_needed(item: pytest.Item) -> int:
     return 1 if item.get_closest_marker("e2e") is not None else 0
 
 
-def _wait_for(config: pytest.Config, stage: str) -> None:
+def _say(config: pytest.Config) -> Callable[[str], None]:
     capture = config.pluginmanager.getplugin("capturemanager")
     reporter = config.pluginmanager.getplugin("terminalreporter")
 
@@ -63,8 +64,25 @@ def _wait_for(config: pytest.Config, stage: str) -> None:
         with capture.global_and_fixture_disabled():
             reporter.write_line(line)
 
+    return say
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[object]:
+    """Wait for the build stage a test needs here, before pytest-timeout starts the test's clock (a cold build
+    takes longer than any test may): its fixtures then find the stage done, or fail with the build's error."""
+    stage = build_stage_needed(item)
+    if stage:
+        with contextlib.suppress(PreparationFailed):  # reported by the fixture, as the test's error
+            wait_until_prepared(
+                _say(item.config), prepared_stages.ALL if stage == 2 else prepared_stages.CONTROL_PLANE
+            )
+    return (yield)
+
+
+def _require(config: pytest.Config, stage: str) -> None:
     try:
-        wait_until_prepared(say, stage)
+        wait_until_prepared(_say(config), stage)
     except PreparationFailed as failed:
         pytest.fail(str(failed), pytrace=False)
 
@@ -72,13 +90,13 @@ def _wait_for(config: pytest.Config, stage: str) -> None:
 @pytest.fixture(scope="session")
 def control_plane_built(pytestconfig: pytest.Config) -> None:
     """The control plane's binaries: waits for `make test`'s background builds where they still run."""
-    _wait_for(pytestconfig, prepared_stages.CONTROL_PLANE)
+    _require(pytestconfig, prepared_stages.CONTROL_PLANE)
 
 
 @pytest.fixture(scope="session")
 def prepared(pytestconfig: pytest.Config) -> None:
     """Everything `make test` builds (the real node's parts and the image too): waits where it still runs."""
-    _wait_for(pytestconfig, prepared_stages.ALL)
+    _require(pytestconfig, prepared_stages.ALL)
 
 
 @pytest.fixture(autouse=True)
