@@ -69,7 +69,8 @@ def test_parts_not_built(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the checks after 'root?' only run as root")
-def test_subnet_that_clashes_with_a_route(tmp_path: Path) -> None:
+def test_subnet_that_clashes_with_a_route(tmp_path: Path, prepared: None) -> None:
+    """Needs the node's parts built (`prepared`: make test builds them while the first tests run)."""
     if preflight(tmp_path).returncode != 0:
         pytest.skip("this machine cannot run a real node for another reason")
     routes = subprocess.run(["ip", "-4", "route", "show"], capture_output=True, text=True).stdout.splitlines()
