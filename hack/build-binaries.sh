@@ -239,7 +239,7 @@ build_shared() {
     rm -rf "$out"
   fi
   for t in "$@"; do echo "$t=$CACHE/$t-v$(shared_version "$t")"; done
-  for t in "$@"; do [ "$t" != kwok ] || kwok_stages; done
+  case " $* " in *" kwok "*) kwok_stages ;; esac
 }
 
 # Rancher's local-path provisioner (the real node's volumes) stays on its own: it imports logrus under its old

@@ -46,14 +46,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="long form only: make chaos (pytest --chaos)"))
     # Ordered by the build stage each test needs, so they run while `make test` builds the rest
     # (tests/support/prepared.py); a stable sort, so each module's tests stay together in their order.
-    items.sort(key=build_stage_needed)
+    items.sort(key=lambda item: prepared_stages.ORDER.index(build_stage_needed(item)))
 
 
-def build_stage_needed(item: pytest.Item) -> int:
-    """0: nothing built; 1: the control plane (the kwok e2e tests); 2: everything (real pods, the image)."""
+def build_stage_needed(item: pytest.Item) -> str | None:
+    """None: nothing built; CONTROL_PLANE: the kwok e2e tests; ALL: the real node's parts and the image too."""
     if "prepared" in getattr(item, "fixturenames", ()):
-        return 2
-    return 1 if item.get_closest_marker("e2e") is not None else 0
+        return prepared_stages.ALL
+    return prepared_stages.CONTROL_PLANE if item.get_closest_marker("e2e") is not None else None
 
 
 def _say(config: pytest.Config) -> Callable[[str], None]:
@@ -72,11 +72,9 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     """Wait for the build stage a test needs here, before pytest-timeout starts the test's clock (a cold build
     takes longer than any test may): its fixtures then find the stage done, or fail with the build's error."""
     stage = build_stage_needed(item)
-    if stage:
+    if stage is not None:
         with contextlib.suppress(PreparationFailed):  # reported by the fixture, as the test's error
-            wait_until_prepared(
-                _say(item.config), prepared_stages.ALL if stage == 2 else prepared_stages.CONTROL_PLANE
-            )
+            wait_until_prepared(_say(item.config), stage)
     return (yield)
 
 

@@ -24,6 +24,7 @@ DIR_ENV = (
 LOG_ENV = "TRADINGBOT_PREPARE_LOG"  # the builds' output
 CONTROL_PLANE = "control-plane"
 ALL = "all"
+ORDER = (None, CONTROL_PLANE, ALL)  # nothing built, then the stages in the order they finish
 # Set by the `cluster` fixture when it started the cluster before the real node's parts were built.
 REAL_NODE_DEFERRED = pytest.StashKey[bool]()
 PROGRESS_EVERY = 30.0  # seconds between progress lines while waiting

@@ -95,7 +95,7 @@ class Item:
 
 
 def test_tests_run_in_the_order_of_the_build_stage_they_need() -> None:
-    assert build_stage_needed(Item(fixtures=("tmp_path",))) == 0
-    assert build_stage_needed(Item(e2e=True, fixtures=("cluster", "control_plane_built"))) == 1
-    assert build_stage_needed(Item(e2e=True, fixtures=("real_cluster", "prepared"))) == 2  # real pods
-    assert build_stage_needed(Item(fixtures=("prepared",))) == 2  # e.g. the image archive's checks
+    assert build_stage_needed(Item(fixtures=("tmp_path",))) is None
+    assert build_stage_needed(Item(e2e=True, fixtures=("cluster", "control_plane_built"))) == CONTROL_PLANE
+    assert build_stage_needed(Item(e2e=True, fixtures=("real_cluster", "prepared"))) == ALL  # real pods
+    assert build_stage_needed(Item(fixtures=("prepared",))) == ALL  # e.g. the image archive's checks
