@@ -87,6 +87,12 @@ class Rig:
         assert reply.status == 200 and reply.json["error"] == [], reply.body
         return str(reply.json["result"]["txid"][0])
 
+    def trades_of(self, txid: str) -> list[str]:
+        """The trade ids of an order's fills so far (QueryOrders through the gateway)."""
+        reply = self.stack.private("QueryOrders", {"txid": txid, "trades": True})
+        assert reply.status == 200 and reply.json["error"] == [], reply.body
+        return [str(trade) for trade in reply.json["result"][txid].get("trades") or []]
+
 
 def differences(served: Mapping[str, Any], balance_ex: Mapping[str, Mapping[str, str]]) -> list[str]:
     """Where `GET /balances` and `BalanceEx` disagree (amounts compared as decimals)."""

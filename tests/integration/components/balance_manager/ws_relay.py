@@ -1,5 +1,5 @@
 """A WebSocket relay on 127.0.0.1 between a component and the simulator's `/v2`, run on its own thread, that
-can lose a `balances` update without the client noticing (later sequence numbers are renumbered, so there
+can lose `balances` updates without the client noticing (later sequence numbers are renumbered, so there
 is no gap to detect: the drift only REST can reveal) or refuse every connection (the feed is down).
 
 Frames are passed through as text; only the `sequence` of renumbered frames is rewritten.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import threading
 from typing import Any
@@ -25,9 +26,9 @@ class WsRelay:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.url = ""
-        self.swallowed = 0
+        self.lost_refs: set[str] = set()  # the ledger `ref_id`s (trade ids) of the updates lost
         self.connections = 0
-        self._to_swallow = 0
+        self._losing = False
         self._blocked = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
@@ -47,9 +48,10 @@ class WsRelay:
             self._loop.call_soon_threadsafe(self._stopped.set)
         self._thread.join(10)
 
-    def swallow_balances_updates(self, count: int = 1) -> None:
-        """Drop the next `count` `balances` updates; renumber the ones after them."""
-        self._call(lambda: setattr(self, "_to_swallow", self._to_swallow + count))
+    def lose_balances_updates(self, losing: bool = True) -> None:
+        """While losing, drop every `balances` update (and note its rows' `ref_id`s); the ones passed on
+        after that are renumbered."""
+        self._call(lambda: setattr(self, "_losing", losing))
 
     def block(self, blocked: bool = True) -> None:
         """While blocked, cut every open connection and refuse new ones (HTTP 503 at the handshake)."""
@@ -107,9 +109,8 @@ class WsRelay:
                     async for raw in upstream:
                         text = raw if isinstance(raw, str) else raw.decode()
                         if '"channel":"balances"' in text:
-                            if self._to_swallow and '"type":"update"' in text:
-                                self._to_swallow -= 1
-                                self.swallowed += 1
+                            if self._losing and '"type":"update"' in text:
+                                self.lost_refs |= {str(row.get("ref_id")) for row in json.loads(text)["data"]}
                                 offset += 1
                                 continue
                             if offset:
