@@ -122,6 +122,7 @@ class TraderService:
             self.ledger,
             deadline=self.settings.order_deadline,
             on_change=self._order_changed,
+            cancel_retry=self.settings.cancel_retry,
         )
         self.engine = TradingEngine(
             self.strategy,
@@ -303,6 +304,9 @@ class TraderService:
             "market_stream": None if self.stream is None else self.stream.status(),
             "dead_man_armed_until": self.dead_man_armed_until,
             "rejections": None if self.executor is None else self.executor.rejections,
+            "cancels": None
+            if self.executor is None
+            else {"sent": self.executor.cancels_sent, "held": self.executor.cancels_held},
         }
 
 

@@ -322,7 +322,9 @@ class TradingEngine:
                 break
             try:
                 async with asyncio.timeout(max(0.1, deadline - self._clock())):
-                    await self.executor.cancel(order, self.rules.get(order.pair), "trader stopping")
+                    await self.executor.cancel(
+                        order, self.rules.get(order.pair), "trader stopping", resend=True
+                    )
             except TimeoutError:
                 break
         return self.ledger.open()

@@ -5,6 +5,10 @@ Kraken `deadline`: the exchange refuses it if it arrives later. So when the outc
 (the gateway stopped answering, the process was killed mid-call), waiting until the deadline has passed and
 then looking the id up in open and closed orders settles it for good: found, it is recorded; not found, it
 never traded and never will. The same lookup runs at start for every order storage still calls unfinished.
+
+A cancel is sent once per `cancel_retry` seconds per order: a strategy asks again on every quote until the
+`executions` feed reports the order closed, and each CancelOrder costs rate-limit points (more for a young
+order), so the asks in between are answered from the one already on its way.
 """
 
 from __future__ import annotations
@@ -71,12 +75,17 @@ class OrderExecutor:
         *,
         deadline: float,
         on_change: Callable[[OrderView], None],
+        cancel_retry: float = 5.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.gateway = gateway
         self.storage = storage
         self.ledger = ledger
         self.deadline = deadline
+        self.cancel_retry = cancel_retry
+        self._cancel_sent: dict[str, float] = {}  # cl_ord_id -> when its latest CancelOrder went out
+        self.cancels_sent = 0
+        self.cancels_held = 0  # asked for again within `cancel_retry` of the last one: not sent
         self._on_change = on_change
         self._clock = clock
         self._settling: dict[str, asyncio.Task[None]] = {}
@@ -283,15 +292,30 @@ class OrderExecutor:
 
     # -- cancelling --------------------------------------------------------------------------------
 
-    async def cancel(self, order: OrderView, rules: PairRules | None, reason: str) -> bool:
-        """Ask for the cancellation; the `executions` feed reports the result. False when it failed."""
-        age = self._clock() - order.created_at
+    async def cancel(
+        self, order: OrderView, rules: PairRules | None, reason: str, *, resend: bool = False
+    ) -> bool:
+        """Ask for the cancellation; the `executions` feed reports the result. False when it failed.
+
+        Within `cancel_retry` of a CancelOrder that may have reached the exchange, nothing is sent and the
+        answer is True (that one's result is on its way), unless `resend` (the trader is stopping)."""
+        now = self._clock()
+        self._cancel_sent = {
+            key: sent for key, sent in self._cancel_sent.items() if now - sent < self.cancel_retry
+        }
+        if not resend and order.cl_ord_id in self._cancel_sent:
+            self.cancels_held += 1
+            return True
+        self._cancel_sent[order.cl_ord_id] = now
+        self.cancels_sent += 1
         reply = await self.gateway.private(
             "CancelOrder",
             {"cl_ord_id": order.cl_ord_id},
             pair=rules.altname if rules else None,
-            order_age=age,
+            order_age=now - order.created_at,
         )
+        if reply.not_sent:  # refused before it left (gateway circuit, queue full): nothing to wait for
+            self._cancel_sent.pop(order.cl_ord_id, None)
         if reply.ok:
             log.info(
                 "cancel requested for %s (%s)", order.cl_ord_id, reason, extra={"cl_ord_id": order.cl_ord_id}

@@ -26,6 +26,7 @@ class TraderSettings:
     balance_refresh: float = 1.0  # how old the cached balances may be when an entry is checked
     gateway_check_interval: float = 1.0  # gateway readiness polls (pauses new orders while not ready)
     cancel_timeout: float = 15.0  # cancelling the open orders on the way out
+    cancel_retry: float = 5.0  # an order's cancel is sent again only this long after the last one
     recent_orders: float = 200  # finished orders kept for GET /orders (count)
 
 
