@@ -74,7 +74,7 @@ class LocalRunner:
         self.finished = asyncio.Event()
         self.listeners: list[Callable[[LocalRunner], None]] = []
         self._wake = asyncio.Event()
-        self._seen_ready: set[str] = set()
+        self._seen_ready: dict[str, int] = {}
         self._spec: dict[str, Any] = {}
         self._lock = BotLock(state)
         self._session: aiohttp.ClientSession | None = None

@@ -211,6 +211,8 @@ def observe_pod(pod: Pod) -> ObservedPod:
         not_ready_why=pod.not_ready_why,
         config_generation=pod.config_generation,
         template_hash=pod.spec.template_hash,
+        container_running=pod.pid is not None,
+        running_since=pod.started_at if pod.pid is not None else None,
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from tradingbot_operator.api.constants import Annotations, Labels
@@ -25,6 +26,17 @@ class ObservedPod:
     template_hash: str | None = None  # pod-template-hash: which ReplicaSet it belongs to
     was_ready: bool = False  # the operator saw this pod Ready before (so NotReady now is a real transition)
     not_ready_why: str | None = None  # what holds it back: the scheduler's or the container runtime's message
+    container_running: bool = True  # every container is running (False: exited, waiting to start again)
+    running_since: float | None = None  # epoch seconds: when its (latest started) container started
+    restarted_since_ready: bool = False  # its containers restarted since the operator last saw it Ready
+
+    @property
+    def kubelet_restarting(self) -> bool:
+        """Seen Ready, NotReady now because its container exited: the kubelet restarts it (restartPolicy
+        Always), or already did and it is not Ready yet."""
+        return (
+            self.was_ready and not self.ready and (not self.container_running or self.restarted_since_ready)
+        )
 
 
 @dataclass(frozen=True)
@@ -109,14 +121,18 @@ def from_pod(body: Mapping[str, Any]) -> ObservedPod:
         (c["state"]["waiting"].get("reason") for c in containers if (c.get("state") or {}).get("waiting")),
         None,
     )
+    # The latest termination: the container's state while it is down, else its last state.
     terminated = next(
         (
-            c["lastState"]["terminated"].get("reason")
+            t.get("reason")
             for c in containers
-            if (c.get("lastState") or {}).get("terminated")
+            for t in ((c.get("state") or {}).get("terminated"), (c.get("lastState") or {}).get("terminated"))
+            if t
         ),
         None,
     )
+    running = [(c.get("state") or {}).get("running") for c in containers]
+    started = [_epoch(r.get("startedAt")) for r in running if isinstance(r, Mapping)]
     annotations = meta.get("annotations") or {}
     generation = annotations.get(Annotations.CONFIG_GENERATION)
     unscheduled = next(
@@ -146,7 +162,17 @@ def from_pod(body: Mapping[str, Any]) -> ObservedPod:
         config_generation=_int(generation) if generation is not None else None,
         template_hash=(meta.get("labels") or {}).get("pod-template-hash"),
         not_ready_why=_short(unscheduled or held or annotations.get(Annotations.NOT_READY)),
+        container_running=all(r is not None for r in running),
+        running_since=max((t for t in started if t is not None), default=None),
     )
+
+
+def _epoch(stamp: Any) -> float | None:
+    """An RFC 3339 time (`2026-11-29T13:43:25Z`) as epoch seconds; None when absent or unreadable."""
+    try:
+        return datetime.fromisoformat(str(stamp)).timestamp() if stamp else None
+    except ValueError:
+        return None
 
 
 def _short(text: str | None, limit: int = 200) -> str | None:
@@ -177,19 +203,24 @@ def group_snapshots(
     deployments: Iterable[ObservedDeployment],
     pods: Iterable[ObservedPod],
     credentials_present: bool,
-    seen_ready: set[str],
+    seen_ready: dict[str, int],
 ) -> Observed:
-    """Group snapshots by component and mark the pods seen Ready before (remembered in `seen_ready`, which is
-    updated: pods that are gone are forgotten). Health counts a pod seen Ready and NotReady now as failed at
-    once; both shells (the kopf reconciler and the local runner) observe through this."""
+    """Group snapshots by component and mark the pods seen Ready before (remembered in `seen_ready`, pod name
+    -> its container restarts when last seen Ready, which is updated: pods that are gone are forgotten).
+    Health counts a pod seen Ready and NotReady now as failed at once, and recovery leaves one whose container
+    exited to the kubelet; both shells (the kopf reconciler and the local runner) observe through this."""
     grouped: dict[str, list[ObservedPod]] = {}
     current = list(pods)
-    seen_ready &= {p.name for p in current}
+    for name in set(seen_ready) - {p.name for p in current}:
+        del seen_ready[name]
     for pod in current:
         if pod.ready:
-            seen_ready.add(pod.name)
+            seen_ready[pod.name] = pod.restarts
         elif pod.name in seen_ready:
-            pod = replace(pod, was_ready=True)
+            pod = replace(pod, was_ready=True, restarted_since_ready=pod.restarts > seen_ready[pod.name])
+            if pod.kubelet_restarting and not pod.not_ready_why:
+                exited = f" ({pod.last_terminated_reason})" if pod.last_terminated_reason else ""
+                pod = replace(pod, not_ready_why=f"its container exited{exited}; the kubelet restarts it")
         grouped.setdefault(pod.component, []).append(pod)
     return Observed(
         deployments={d.component: d for d in deployments},

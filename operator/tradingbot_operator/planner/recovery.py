@@ -2,9 +2,10 @@
 
 Pure. Recovery acts only after startup has completed (during startup, phase retries own stuck components)
 and only on what the operator can fix: a component whose pods run but stay NotReady is restarted through
-its pod template, with a doubling backoff and at most `maxRestarts` per `windowSeconds`. CrashLoopBackOff
-and OOMKilled are the kubelet's to restart (it already does, with its own backoff), so they are reported,
-never fought. While a critical dependency of the trader is Unhealthy the trader is held at zero replicas
+its pod template, with a doubling backoff and at most `maxRestarts` per `windowSeconds`. A container that
+exited, CrashLoopBackOff and OOMKilled are the kubelet's to restart (it already does, with its own
+backoff), so they are reported, never fought: a pod whose container exited is left to the kubelet until
+its restarted container has had `KUBELET_GRACE` seconds to become Ready again. While a critical dependency of the trader is Unhealthy the trader is held at zero replicas
 (safe mode, a planned action: health reports it Degraded, never restarts it, and raises no critical alert).
 A manual request (annotation `tradingbot.dev/restart: <component>|all`) restarts regardless of budget.
 """
@@ -19,12 +20,15 @@ from tradingbot_operator.api.status import ComponentStatus, Health, Recovery
 from tradingbot_operator.planner.catalog import ComponentPlan
 from tradingbot_operator.planner.health import Assessment
 from tradingbot_operator.planner.lifecycle import Event
-from tradingbot_operator.planner.observed import Observed
+from tradingbot_operator.planner.observed import Observed, ObservedPod
 from tradingbot_operator.planner.timefmt import format_time, parse_time
 
 # Components that cannot act safely without these dependencies: held at 0 replicas while one is Unhealthy.
 SAFE_MODE = {"trader": ("gateway", "auth", "market-data")}
 RESTARTABLE = {"NotReady"}
+# How long a container the kubelet restarted gets to be Ready again before the operator restarts its pod:
+# a component's start (a few seconds) plus a few 5 s readiness periods, with room for a slow dependency.
+KUBELET_GRACE = 60.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,9 @@ def plan_recovery(
         )
         if not needs_restart or not policy.enabled:
             continue
+        if (turn := kubelets_turn(observed.pods_of(name), now)) is not None:
+            waits.append(turn)
+            continue
         if len(history) >= policy.max_restarts:
             exhausted.append(name)
             if not (before and before.last_recovery and before.last_recovery.action == "BudgetExhausted"):
@@ -168,6 +175,27 @@ def plan_recovery(
         requeue_after=min(waits) if waits else None,
         clear_request=restart_request is not None,
     )
+
+
+def kubelets_turn(pods: Sequence[ObservedPod], now: datetime) -> float | None:
+    """Seconds to leave a NotReady component to the kubelet; None when it is the operator's to restart.
+
+    The kubelet's turn: every pod that failed (seen Ready, NotReady now) has a container that exited and is
+    being started again, or was started again less than `KUBELET_GRACE` ago. Restarting such a pod would
+    replace a pod the kubelet is already repairing."""
+    failed = [p for p in pods if not p.terminating and p.was_ready and not p.ready]
+    if not failed or not all(p.kubelet_restarting for p in failed):
+        return None
+    left = []
+    for pod in failed:
+        if not pod.container_running or pod.running_since is None:
+            left.append(KUBELET_GRACE)  # not started again yet: the pod watch brings the start
+            continue
+        remaining = KUBELET_GRACE - (now.timestamp() - pod.running_since)
+        if remaining <= 0:
+            return None
+        left.append(remaining)
+    return min(left)
 
 
 def _safe_mode_holds(

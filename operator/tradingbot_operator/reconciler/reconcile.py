@@ -67,7 +67,7 @@ async def reconcile(
         "blockOwnerDeletion": True,
     }
     present = True if deleting else await _credentials(ctx, body, owner)
-    observed = group_snapshots(deployments, pods, present, ctx.seen_ready.setdefault(key, set()))
+    observed = group_snapshots(deployments, pods, present, ctx.seen_ready.setdefault(key, {}))
     previous_status = ctx.statuses.get(key, body.get("status") or {})
     bot = BotInput(
         name=meta["name"],

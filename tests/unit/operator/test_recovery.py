@@ -8,7 +8,8 @@ from datetime import timedelta
 from tests.unit.operator.world import T0, World
 from tradingbot_operator.api.status import ComponentState, ComponentStatus, Health
 from tradingbot_operator.planner.health import Assessment
-from tradingbot_operator.planner.recovery import plan_recovery
+from tradingbot_operator.planner.observed import ObservedPod
+from tradingbot_operator.planner.recovery import KUBELET_GRACE, kubelets_turn, plan_recovery
 
 
 def world(spec: dict | None = None) -> World:
@@ -73,6 +74,39 @@ def test_kubelet_handled_failures_are_not_fought() -> None:
     for reason in ("CrashLoopBackOff", "OOMKilled", "ProgressDeadlineExceeded"):
         health = healthy(w) | {"portfolio": Assessment(Health.UNHEALTHY, reason)}
         assert recover(w, health).restarts == frozenset(), reason
+
+
+def failed_pod(**state: object) -> ObservedPod:
+    """The gateway's pod, seen Ready before and NotReady now, with its container in `state`."""
+    return ObservedPod("gateway-0", "gateway", ready=False, terminating=False, was_ready=True, **state)
+
+
+def test_a_container_that_exited_is_left_to_the_kubelet_until_its_grace_has_passed() -> None:
+    w = world()
+    health = healthy(w) | {"gateway": Assessment(Health.UNHEALTHY, "NotReady", "0/1 pods ready")}
+    exited = failed_pod(container_running=False, last_terminated_reason="Completed")
+    w.pods["gateway"] = (exited,)
+    decision = recover(w, health)
+    assert decision.restarts == frozenset() and decision.requeue_after == KUBELET_GRACE
+    assert not any(e.reason == "RecoveryRestart" for e in decision.events)
+
+    # Started again by the kubelet 20 s ago, not Ready yet: its turn still, asked again when the grace ends.
+    again = failed_pod(restarts=1, restarted_since_ready=True, running_since=T0.timestamp() - 20)
+    w.pods["gateway"] = (again,)
+    decision = recover(w, health)
+    assert decision.restarts == frozenset() and decision.requeue_after == KUBELET_GRACE - 20
+
+    # Past the grace and still NotReady: running but stuck, which the operator restarts.
+    later = T0 + timedelta(seconds=KUBELET_GRACE)
+    assert recover(w, health, now=later).restarts == {"gateway"}
+
+
+def test_a_running_container_that_turned_not_ready_is_restarted_at_once() -> None:
+    w = world()
+    health = healthy(w) | {"gateway": Assessment(Health.UNHEALTHY, "NotReady", "0/1 pods ready")}
+    w.pods["gateway"] = (failed_pod(running_since=T0.timestamp() - 5),)  # no restart: hung, not exited
+    assert recover(w, health).restarts == {"gateway"}
+    assert kubelets_turn(w.pods["gateway"], T0) is None
 
 
 def test_backoff_doubles_between_restarts() -> None:

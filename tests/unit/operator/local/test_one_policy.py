@@ -4,12 +4,14 @@ same decisions — startup order and gating, events and alerts, safe mode, recov
 The operator side is played the way the reconciler sees a cluster: Deployment and Pod objects read with
 `from_deployment`/`from_pod`, grouped with `group_snapshots`, planned with `plan_bot`, Deployments applied
 with the API server's generation rule. The local side is the real `LocalRunner` with its processes faked:
-a pod's readiness is what the scenario says. Any difference in ordering or recovery would show here.
+a pod's readiness, and whether its container (process) exited, is what the scenario says. Any difference in
+ordering or recovery would show here.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,14 +39,32 @@ class Cluster:
         self.name, self.spec = name, spec
         self.deployments: dict[str, dict[str, Any]] = {}
         self.status: dict[str, Any] = {}
-        self.seen_ready: set[str] = set()
+        self.seen_ready: dict[str, int] = {}
+        self.containers: dict[str, tuple[int, datetime | None]] = {}  # component -> restarts, running since
 
-    def reconcile(self, now: datetime, failing: set[str], deleting: bool = False) -> Plan:
+    def container(self, component: str, now: datetime, exited: bool) -> dict[str, Any]:
+        """Its container's status as the kubelet writes it: terminated while exited, then running again
+        with one more restart."""
+        restarts, since = self.containers.get(component, (0, now))
+        if exited:
+            self.containers[component] = (restarts, None)
+            state: dict[str, Any] = {"terminated": {"reason": "Completed", "exitCode": 0}}
+            return {"state": state, "restartCount": restarts, "lastState": {}}
+        if since is None:
+            restarts, since = restarts + 1, now
+        self.containers[component] = (restarts, since)
+        running = {"running": {"startedAt": since.isoformat()}}
+        last = {"terminated": {"reason": "Completed", "exitCode": 0}} if restarts else {}
+        return {"state": running, "restartCount": restarts, "lastState": last}
+
+    def reconcile(
+        self, now: datetime, failing: set[str], deleting: bool = False, exited: frozenset[str] = frozenset()
+    ) -> Plan:
         deployments, pods = [], []
         for component, body in self.deployments.items():
             replicas = body["spec"]["replicas"]
             template = digest(body["spec"]["template"])[:10]
-            ready = replicas if component not in failing else 0
+            ready = replicas if component not in failing | exited else 0
             deployments.append(
                 {
                     **body,
@@ -62,7 +82,10 @@ class Cluster:
                 pods.append(
                     {
                         "metadata": {"name": f"{component}-{template}", "labels": labels},
-                        "status": {"conditions": [condition]},
+                        "status": {
+                            "conditions": [condition],
+                            "containerStatuses": [self.container(component, now, component in exited)],
+                        },
                     }
                 )
         observed = group_snapshots(
@@ -83,6 +106,11 @@ class Cluster:
         return plan
 
 
+def named_pods_alike(message: str) -> str:
+    """Each shell names its pods its own way (the names are not a decision): messages compare without them."""
+    return re.sub(r"\(pod [^:]+:", "(pod:", message)
+
+
 def decisions(plan: Plan) -> dict[str, Any]:
     replicas = {
         o["metadata"]["labels"][Labels.COMPONENT]: o["spec"]["replicas"]
@@ -94,13 +122,16 @@ def decisions(plan: Plan) -> dict[str, Any]:
         for r in plan.status.get("components", [])
     }
     return {
-        "events": [(e.type, e.reason, e.message) for e in plan.events],
+        "events": [(e.type, e.reason, named_pods_alike(e.message)) for e in plan.events],
         "replicas": replicas,
         "restarts": sorted(plan.restarts),
         "phase": plan.status.get("phase"),
         "health": plan.status.get("health"),
         "rows": rows,
-        "alerts": [(a["severity"], a["reason"], a["message"]) for a in plan.status.get("alerts", [])],
+        "alerts": [
+            (a["severity"], a["reason"], named_pods_alike(a["message"]))
+            for a in plan.status.get("alerts", [])
+        ],
     }
 
 
@@ -114,10 +145,24 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalRunner:
     return local
 
 
-def local_reconcile(runner: LocalRunner, now: datetime, failing: set[str], deleting: bool = False) -> Plan:
+FAKE_PID = 999_999  # the faked processes' pid: never signalled (a pod stops its own process object)
+
+
+def local_reconcile(
+    runner: LocalRunner,
+    now: datetime,
+    failing: set[str],
+    deleting: bool = False,
+    exited: frozenset[str] = frozenset(),
+) -> Plan:
     for workload in runner.workloads.values():
         for pod in workload.current():
-            pod.ready = workload.component not in failing
+            if workload.component in exited:  # what `Pod._run` records when its process exits
+                if pod.pid is not None:
+                    pod.pid, pod.restarts, pod.last_terminated_reason = None, pod.restarts + 1, "Completed"
+            elif pod.pid is None:  # started (again)
+                pod.pid, pod.started_at = FAKE_PID, now.timestamp()
+            pod.ready = workload.component not in failing | exited
     runner.deleting = deleting
     return runner._reconcile(now)
 
@@ -126,18 +171,32 @@ def test_the_local_runner_and_the_operator_decide_alike(runner: LocalRunner) -> 
     cluster = Cluster(runner.bot.name, runner._spec)
     now = T0
     started: list[str] = []
-    script = [(set(), False)] * 12 + [({"gateway"}, False)] * 4 + [(set(), False)] * 6 + [(set(), True)] * 12
-    for step, (failing, deleting) in enumerate(script):
+    none: frozenset[str] = frozenset()
+    gateway = frozenset({"gateway"})
+    script = (
+        [(set(), False, none)] * 12
+        + [({"gateway"}, False, none)] * 4  # running but NotReady: the operator's to restart
+        + [(set(), False, none)] * 6
+        + [(set(), False, gateway)] * 3  # its process exited: the kubelet's (the runner's) to restart
+        + [({"gateway"}, False, none)] * 3  # started again, not Ready yet: still the kubelet's turn
+        + [(set(), False, none)] * 6
+        + [(set(), True, none)] * 12
+    )
+    restarted_in: list[int] = []
+    for step, (failing, deleting, exited) in enumerate(script):
         ours, theirs = (
-            local_reconcile(runner, now, failing, deleting),
-            cluster.reconcile(now, failing, deleting),
+            local_reconcile(runner, now, failing, deleting, exited),
+            cluster.reconcile(now, failing, deleting, exited),
         )
         assert decisions(ours) == decisions(theirs), f"step {step}: the shells decided differently"
         started += [e.message.split()[1] for e in ours.events if e.reason == "ComponentStarting"]
+        restarted_in += [step] * len(ours.restarts)
         now += timedelta(seconds=1)
     reasons = [a["reason"] for a in runner.status["alerts"]]
     assert started == list(COMPONENT_NAMES)
     assert {"RecoveryScale", "RecoveryRestart", "ComponentUnhealthy"} <= set(reasons)
+    assert restarted_in and all(12 <= step < 16 for step in restarted_in), restarted_in
+    assert reasons.count("RecoveryRestart") == 1
     assert runner.status["phase"] == "Terminating" and not any(
         w.live_pods() for w in runner.workloads.values()
     )
