@@ -13,7 +13,7 @@ import yaml
 from kubernetes import client, config, watch
 
 from tests.support.cluster import FAKE_NODE_ANNOTATIONS, ROOT, LocalCluster
-from tests.support.waiting import wait_until
+from tests.support.waiting import WaitTimeout, wait_until
 
 GROUP, VERSION, PLURAL = "tradingbot.dev", "v1alpha1", "tradingbots"
 NODE_SELECTOR_ANNOTATION = "scheduler.alpha.kubernetes.io/node-selector"
@@ -116,9 +116,20 @@ class Bots:
         timeout: float = 60,
         what: str = "status",
     ) -> dict[str, Any]:
-        return wait_until(
-            lambda: (lambda s: s if predicate(s) else None)(self.status(name)), timeout=timeout, what=what
-        )
+        last: dict[str, Any] = {}
+
+        def probe() -> dict[str, Any] | None:
+            nonlocal last
+            last = self.status(name)
+            return last if predicate(last) else None
+
+        try:
+            return wait_until(probe, timeout=timeout, what=what)
+        except WaitTimeout as exc:
+            raise WaitTimeout(
+                f"timed out after {timeout}s waiting for {what}; the bot's last status:\n"
+                f"{describe_status(last)}\nits Deployments: {self.describe_deployments(name)}"
+            ) from exc
 
     def wait_ready(self, name: str, timeout: float = 60) -> dict[str, Any]:
         def ready(status: dict[str, Any]) -> bool:
@@ -126,6 +137,21 @@ class Bots:
             return cond.get("status") == "True"
 
         return self.wait_for(name, ready, timeout, what=f"{name} Ready")
+
+    def describe_deployments(self, bot: str) -> str:
+        """`component ready/replicas (generation observed/current)` for each of the bot's Deployments."""
+        try:
+            items = self.apps.list_namespaced_deployment(
+                self.namespace, label_selector=f"app.kubernetes.io/instance={bot}"
+            ).items
+        except client.ApiException as error:
+            return f"(not listed: {error.status} {error.reason})"
+        rows = [
+            f"{d.metadata.labels.get('app.kubernetes.io/component')} {d.status.ready_replicas or 0}/"
+            f"{d.spec.replicas} (generation {d.status.observed_generation}/{d.metadata.generation})"
+            for d in sorted(items, key=lambda d: d.metadata.name)
+        ]
+        return ", ".join(rows) or "none"
 
     def deployments(self) -> dict[str, Any]:
         items = self.apps.list_namespaced_deployment(self.namespace).items
@@ -201,6 +227,31 @@ class DeploymentRecorder:
 
     def scaled_to_zero(self) -> list[str]:
         return [c for t, c, r in self.events if t == "MODIFIED" and r == 0]
+
+
+def describe_status(status: dict[str, Any]) -> str:
+    """A TradingBot status in a few lines, for a failure report: summary, conditions, then one line per
+    component."""
+    if not status:
+        return "  (no status)"
+    lines = [
+        "  "
+        + ", ".join(
+            f"{key} {status.get(key)}"
+            for key in ("phase", "health", "ready", "startupPhase")
+            if key in status
+        )
+    ]
+    lines += [
+        f"  {c.get('type')}={c.get('status')} {c.get('reason')}: {c.get('message') or '-'}"
+        for c in status.get("conditions") or []
+    ]
+    lines += [
+        f"  - {c.get('name')}: {c.get('state')} {c.get('ready')} {c.get('health')} {c.get('reason')}"
+        f" {c.get('message') or ''}".rstrip()
+        for c in status.get("components") or []
+    ]
+    return "\n".join(lines)
 
 
 def write_manifest(tmp: Path, manifest: dict[str, Any]) -> Path:
