@@ -89,6 +89,24 @@ class LocalCluster:
         if result.returncode != 0:
             raise AssertionError(f"could not restart {process}; logs are in {self.state_dir / 'logs'}")
 
+    def diagnose(self, lines: int = 8) -> str:
+        """For a failure report: each control-plane process alive or not, and the end of its log."""
+        report = []
+        for pid_file in sorted((self.state_dir / "run").glob("*.pid")):
+            name = pid_file.stem
+            try:
+                pid = int(pid_file.read_text().strip())
+                os.kill(pid, 0)
+                alive = f"running (pid {pid})"
+            except (ValueError, OSError):
+                alive = "NOT RUNNING"
+            report.append(f"{name}: {alive}")
+            log = self.state_dir / "logs" / f"{name}.log"
+            if log.exists():
+                tail = log.read_text(errors="replace").splitlines()[-lines:]
+                report += [f"  | {line[:300]}" for line in tail]
+        return "\n".join(report) or f"(no processes recorded in {self.state_dir / 'run'})"
+
 
 def _script(
     action: str, state_dir: Path, *args: str, env: dict[str, str] | None = None

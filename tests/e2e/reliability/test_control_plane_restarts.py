@@ -96,7 +96,10 @@ def test_operator_reconnects_and_converges_through_apiserver_and_etcd_restarts(
     bots.create(bot_manifest("beta"))
     wait_until(lambda: deployments_of(bots, "beta") > 0, timeout=REACT, what="beta to start")
     own_cluster.restart("etcd", kill=True)
-    bots.wait_ready("beta", timeout=REACT)
+    try:
+        bots.wait_ready("beta", timeout=REACT)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nthe control plane:\n{own_cluster.diagnose()}") from None
 
     # 4. kube-apiserver killed right after a restart-field change, which rolls five Deployments.
     bots.patch("beta", {"spec": {"config": {"trading": {"pairs": ["XBT/USD", "SOL/USD"]}}}})
