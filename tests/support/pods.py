@@ -46,6 +46,20 @@ def crash_loop(core: client.CoreV1Api, namespace: str, pod: client.V1Pod, restar
     set_ready(core, namespace, pod.metadata.name, False)
 
 
+def exited(core: client.CoreV1Api, namespace: str, pod: client.V1Pod, reason: str = "Error") -> None:
+    """Its container exited, and the kubelet has not started it again yet (the first restart is immediate, so
+    this is a moment's state on a real node)."""
+    statuses = _container_status(
+        pod,
+        restartCount=0,
+        state={"terminated": {"exitCode": 1, "reason": reason, "startedAt": _now(), "finishedAt": _now()}},
+    )
+    core.patch_namespaced_pod_status(
+        pod.metadata.name, namespace, {"status": {"containerStatuses": statuses}}
+    )
+    set_ready(core, namespace, pod.metadata.name, False)
+
+
 def oom_killed(core: client.CoreV1Api, namespace: str, pod: client.V1Pod) -> None:
     statuses = _container_status(
         pod,

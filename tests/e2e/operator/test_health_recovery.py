@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import urllib.request
 
 from tests.support.bots import Bots, DeploymentRecorder, bot_manifest
 from tests.support.operator import OperatorProcess
-from tests.support.pods import component_pods, crash_loop, oom_killed, set_ready
+from tests.support.pods import component_pods, crash_loop, exited, oom_killed, set_ready
 from tests.support.waiting import wait_until
 
 RESTARTED = "tradingbot.dev/restartedAt"
@@ -221,3 +222,27 @@ def test_manual_restart_annotation_is_carried_out_and_cleared(operator: Operator
         what="the bot healthy again after the manual restart",
     )
     assert row(healed, "auth").get("lastRecovery") is None  # only the named component was restarted
+
+
+def test_a_container_that_exited_is_left_to_the_kubelet_and_said_so(
+    operator: OperatorProcess, bots: Bots
+) -> None:
+    """A pod seen Ready whose container exited is the kubelet's to restart in place: Unhealthy, with why, and no
+    restart of the operator's racing it (the real-node test checks the kubelet's restart itself)."""
+    start(bots, "exits", components=[{"name": "portfolio", "replicas": 1}])
+    portfolio = component_pods(bots.core, bots.namespace, "exits", "portfolio")[0]
+    exited(bots.core, bots.namespace, portfolio)
+    status = bots.wait_for(
+        "exits",
+        lambda s: row(s, "portfolio")["health"] == "Unhealthy",
+        timeout=10,
+        what="portfolio Unhealthy",
+    )
+    assert row(status, "portfolio")["reason"] == "NotReady"
+    assert "its container exited (Error); the kubelet restarts it" in row(status, "portfolio")["message"]
+    # The operator would have restarted a running pod that turned NotReady within a reconcile (the test
+    # above); here it leaves the pod alone.
+    with contextlib.suppress(AssertionError):
+        wait_until(lambda: restarted_at(bots, "portfolio"), timeout=5, what="a restart (none expected)")
+    assert restarted_at(bots, "portfolio") is None
+    assert row(bots.status("exits"), "portfolio").get("lastRecovery") is None
