@@ -36,7 +36,8 @@ if [ "${1:-}" = --prepare ]; then
   export TRADINGBOT_PREPARE_DIR="$prepare_dir" TRADINGBOT_PREPARE_LOG="$prepare_log"
 fi
 
-TRADINGBOT_TEST_REPORT="$report" .venv/bin/python -m pytest "$@"
+# The slowest tests are listed at the end: where the time of a run goes (docs/development.md#timings).
+TRADINGBOT_TEST_REPORT="$report" .venv/bin/python -m pytest --durations=20 "$@"
 rc=$?
 .venv/bin/python hack/run_tests_verdict.py "$rc" "$report"
 rc=$?
