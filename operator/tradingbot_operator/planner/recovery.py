@@ -5,8 +5,9 @@ and only on what the operator can fix: a component whose pods run but stay NotRe
 its pod template, with a doubling backoff and at most `maxRestarts` per `windowSeconds`. A container that
 exited, CrashLoopBackOff and OOMKilled are the kubelet's to restart (it already does, with its own
 backoff), so they are reported, never fought: a pod whose container exited is left to the kubelet until
-its restarted container has had `KUBELET_GRACE` seconds to become Ready again. While a critical dependency of the trader is Unhealthy the trader is held at zero replicas
-(safe mode, a planned action: health reports it Degraded, never restarts it, and raises no critical alert).
+its restarted container has had `KUBELET_GRACE` seconds to become Ready again. While a critical dependency
+of the trader is Unhealthy the trader is held at zero replicas (safe mode, a planned action: health reports
+it Degraded, never restarts it, and raises no critical alert).
 A manual request (annotation `tradingbot.dev/restart: <component>|all`) restarts regardless of budget.
 """
 

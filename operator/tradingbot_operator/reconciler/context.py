@@ -30,9 +30,8 @@ class OperatorContext:
     webhook: WebhookSink | None = None
     # Startup phase of each bot and when (monotonic) it began, for the phase-duration metric.
     phase_started: dict[BotKey, tuple[str, float]] = field(default_factory=dict)
-    seen_ready: dict[BotKey, dict[str, int]] = field(
-        default_factory=dict
-    )  # per bot: pod -> restarts when Ready
+    # Per bot: each pod seen Ready -> its container restarts then (health, recovery).
+    seen_ready: dict[BotKey, dict[str, int]] = field(default_factory=dict)
 
     def wakeup(self, key: BotKey) -> asyncio.Event:
         return self.wakeups.setdefault(key, asyncio.Event())
