@@ -95,7 +95,11 @@ def test_the_example_runs_heals_reloads_and_stops_in_reverse_order(local_bot, tm
     # The pod seen Ready is NotReady now: Unhealthy at once, with why.
     critical = bot.wait(
         lambda: next(
-            (a for a in bot.alerts() if a["component"] == "portfolio" and a["reason"] == "ComponentUnhealthy"),
+            (
+                a
+                for a in bot.alerts()
+                if a["component"] == "portfolio" and a["reason"] == "ComponentUnhealthy"
+            ),
             None,
         ),
         "the alert about portfolio",
