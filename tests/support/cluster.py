@@ -90,22 +90,16 @@ class LocalCluster:
             raise AssertionError(f"could not restart {process}; logs are in {self.state_dir / 'logs'}")
 
     def diagnose(self, lines: int = 8) -> str:
-        """For a failure report: each control-plane process alive or not, and the end of its log."""
-        report = []
-        for pid_file in sorted((self.state_dir / "run").glob("*.pid")):
-            name = pid_file.stem
-            try:
-                pid = int(pid_file.read_text().strip())
-                os.kill(pid, 0)
-                alive = f"running (pid {pid})"
-            except (ValueError, OSError):
-                alive = "NOT RUNNING"
-            report.append(f"{name}: {alive}")
+        """For a failure report: `cluster.sh status` (each process running or not), and the end of each
+        control-plane process's log."""
+        status = _status(self.state_dir).stdout.strip()
+        report = [status or f"(no status for {self.state_dir})"]
+        for name in dict.fromkeys(line.split(":", 1)[0] for line in status.splitlines()):
             log = self.state_dir / "logs" / f"{name}.log"
             if log.exists():
                 tail = log.read_text(errors="replace").splitlines()[-lines:]
-                report += [f"  | {line[:300]}" for line in tail]
-        return "\n".join(report) or f"(no processes recorded in {self.state_dir / 'run'})"
+                report += [f"{log.name}:", *(f"  | {entry[:300]}" for entry in tail)]
+        return "\n".join(report)
 
 
 def _script(
@@ -122,12 +116,15 @@ def _script(
     )
 
 
-def is_running(state_dir: Path) -> bool:
+def _status(state_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TRADINGBOT_CLUSTER_DIR": str(state_dir)}
-    result = subprocess.run(
+    return subprocess.run(
         [str(CLUSTER_SCRIPT), "status"], env=env, capture_output=True, text=True, check=False
     )
-    return result.returncode == 0
+
+
+def is_running(state_dir: Path) -> bool:
+    return _status(state_dir).returncode == 0
 
 
 def start(state_dir: Path, *, real_node: bool = True) -> LocalCluster:
