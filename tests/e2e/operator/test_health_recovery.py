@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import urllib.request
 
 from tests.support.bots import Bots, DeploymentRecorder, bot_manifest
@@ -240,9 +239,7 @@ def test_a_container_that_exited_is_left_to_the_kubelet_and_said_so(
     )
     assert row(status, "portfolio")["reason"] == "NotReady"
     assert "its container exited (Error); the kubelet restarts it" in row(status, "portfolio")["message"]
-    # The operator would have restarted a running pod that turned NotReady within a reconcile (the test
-    # above); here it leaves the pod alone.
-    with contextlib.suppress(AssertionError):
-        wait_until(lambda: restarted_at(bots, "portfolio"), timeout=5, what="a restart (none expected)")
+    # The reconcile that reported it Unhealthy is the one that restarts a running pod turned NotReady (its
+    # status would carry the restart, as in the test above); here it left the pod alone.
+    assert row(status, "portfolio").get("lastRecovery") is None
     assert restarted_at(bots, "portfolio") is None
-    assert row(bots.status("exits"), "portfolio").get("lastRecovery") is None
