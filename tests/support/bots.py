@@ -6,6 +6,7 @@ import copy
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from kubernetes import client, config, watch
 
 from tests.support.cluster import FAKE_NODE_ANNOTATIONS, ROOT, LocalCluster
 from tests.support.waiting import WaitTimeout, wait_until
+from tradingbot_operator.plugin.reading import read_bot
+from tradingbot_operator.plugin.views import render_status
 
 GROUP, VERSION, PLURAL = "tradingbot.dev", "v1alpha1", "tradingbots"
 NODE_SELECTOR_ANNOTATION = "scheduler.alpha.kubernetes.io/node-selector"
@@ -120,15 +123,18 @@ class Bots:
 
         def probe() -> dict[str, Any] | None:
             nonlocal last
-            last = self.status(name)
-            return last if predicate(last) else None
+            last = self.get(name)
+            status = last.get("status") or {}
+            return status if predicate(status) else None
 
         try:
             return wait_until(probe, timeout=timeout, what=what)
         except WaitTimeout as exc:
+            # What `kubectl tradingbot status` would have shown, and the Deployments as the API has them.
             raise WaitTimeout(
-                f"timed out after {timeout}s waiting for {what}; the bot's last status:\n"
-                f"{describe_status(last)}\nits Deployments: {self.describe_deployments(name)}"
+                f"timed out after {timeout}s waiting for {what}; the bot as last read:\n"
+                f"{render_status(read_bot(last), datetime.now(UTC))}\n"
+                f"its Deployments: {self.describe_deployments(name)}"
             ) from exc
 
     def wait_ready(self, name: str, timeout: float = 60) -> dict[str, Any]:
@@ -227,31 +233,6 @@ class DeploymentRecorder:
 
     def scaled_to_zero(self) -> list[str]:
         return [c for t, c, r in self.events if t == "MODIFIED" and r == 0]
-
-
-def describe_status(status: dict[str, Any]) -> str:
-    """A TradingBot status in a few lines, for a failure report: summary, conditions, then one line per
-    component."""
-    if not status:
-        return "  (no status)"
-    lines = [
-        "  "
-        + ", ".join(
-            f"{key} {status.get(key)}"
-            for key in ("phase", "health", "ready", "startupPhase")
-            if key in status
-        )
-    ]
-    lines += [
-        f"  {c.get('type')}={c.get('status')} {c.get('reason')}: {c.get('message') or '-'}"
-        for c in status.get("conditions") or []
-    ]
-    lines += [
-        f"  - {c.get('name')}: {c.get('state')} {c.get('ready')} {c.get('health')} {c.get('reason')}"
-        f" {c.get('message') or ''}".rstrip()
-        for c in status.get("components") or []
-    ]
-    return "\n".join(lines)
 
 
 def write_manifest(tmp: Path, manifest: dict[str, Any]) -> Path:
